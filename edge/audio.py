@@ -1,0 +1,91 @@
+"""Audio files in, 1-D float32 mono at the model's rate out.
+
+The container is recognised by its bytes, not its name (the corpora hold AIFF data
+named .wav). WAV is read with the standard library (`wavfile`); FLAC, AIFF and Ogg
+go through soundfile when it is installed (`pip install ser-edge[flac]`).
+Resampling uses python-soxr (band-limited, anti-aliased; aarch64 wheels exist).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .errors import AudioError, DependencyError
+from .wavfile import open_audio_file, read_wav, sniff
+
+_SOUNDFILE_KINDS = ("flac", "aiff", "ogg")
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
+    """Read any supported file as mono float32 in [-1, 1] at ``sample_rate`` Hz, shape (n,)."""
+    samples, rate = read_audio(path)
+    mono = to_mono(samples)
+    out = resample(mono, rate, sample_rate)
+    if out.size == 0:
+        raise AudioError(f"{path}: holds no audio samples")
+    return out
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read a file at its own rate: (float32 (frames, channels), rate in Hz)."""
+    name = str(path)
+    kind = sniff(_head(name))
+    if kind == "wav":
+        return read_wav(name)
+    if kind in _SOUNDFILE_KINDS:
+        return _read_with_soundfile(name, kind)
+    if kind == "mp3":
+        raise AudioError(f"{name}: MP3 is not supported; convert it to WAV or FLAC")
+    raise AudioError(f"{name}: not a recognised audio file (allowed: WAV; FLAC, AIFF, Ogg with soundfile)")
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """(frames, channels) or (frames,) float -> (frames,) float32, averaging channels."""
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 2:
+        x = x[:, 0] if x.shape[1] == 1 else x.mean(axis=1, dtype=np.float32)
+    return np.ascontiguousarray(x.reshape(-1))
+
+
+def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Band-limited resampling of 1-D float32 audio from ``rate_in`` to ``rate_out`` Hz."""
+    if rate_in == rate_out:
+        return np.asarray(x, dtype=np.float32)
+    soxr = _soxr()
+    return soxr.resample(np.asarray(x, dtype=np.float32), rate_in, rate_out, quality="HQ").astype(np.float32)
+
+
+def _soxr():
+    try:
+        import soxr
+    except ImportError:
+        raise DependencyError("resampling needs python-soxr: pip install soxr") from None
+    return soxr
+
+
+def _head(name: str) -> bytes:
+    with open_audio_file(name) as f:
+        head = f.read(12)
+    if not head:
+        raise AudioError(f"{name}: empty file (0 bytes)")
+    return head
+
+
+def _read_with_soundfile(name: str, kind: str) -> tuple[np.ndarray, int]:
+    try:
+        import soundfile
+    except (ImportError, OSError):  # OSError: the wheel is there but libsndfile is not
+        raise DependencyError(
+            f"{name}: {kind.upper()} needs soundfile (pip install ser-edge[flac]); WAV works without it"
+        ) from None
+    try:
+        data, rate = soundfile.read(name, dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise AudioError(f"{name}: cannot decode {kind.upper()} data ({exc})") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"{name}: holds no audio samples")
+    if not np.all(np.isfinite(data)):
+        raise AudioError(f"{name}: holds NaN or infinite samples")
+    return data, int(rate)
