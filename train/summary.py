@@ -1,0 +1,61 @@
+"""Counts and a plain-text summary of an indexed corpus (what `ser-train data` prints)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Dict, Iterable, List, Optional, Sequence
+
+from .corpora import CORPORA, Clip, IndexResult
+from .labels import LabelSet, get_label_set
+
+
+def count_clips(clips: Iterable[Clip], label_set: Optional[LabelSet] = None) -> Dict[str, Counter]:
+    """Counters keyed ``corpus``, ``speaker``, ``emotion``, ``label`` (after the
+    label set, default 7class), ``left_out`` (emotions outside it) and
+    ``corpus_label`` / ``corpus_left_out`` (keys are ``(corpus, name)``)."""
+    label_set = label_set or get_label_set()
+    counts: Dict[str, Counter] = {k: Counter() for k in
+                                  ("corpus", "speaker", "emotion", "label", "left_out", "corpus_label", "corpus_left_out")}
+    for clip in clips:
+        counts["corpus"][clip.corpus] += 1
+        counts["speaker"][clip.speaker] += 1
+        counts["emotion"][clip.emotion] += 1
+        label = label_set.label_of(clip.emotion)
+        kind = "left_out" if label is None else "label"
+        counts[kind][label or clip.emotion] += 1
+        counts[f"corpus_{kind}"][(clip.corpus, label or clip.emotion)] += 1
+    return counts
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> List[str]:
+    """Plain-text columns: the first left-aligned, numbers right-aligned."""
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+            for row in cells]
+
+
+def format_summary(index: IndexResult, label_set: Optional[LabelSet] = None) -> str:
+    """A plain-text report: clips by corpus, by label (after ``label_set``) and
+    by speaker, clips left out as outside the set, and the problem files."""
+    label_set = label_set or get_label_set()
+    counts = count_clips(index.clips, label_set)
+    corpora = [c for c in CORPORA if counts["corpus"][c]]
+    speakers = Counter(s.split(":")[0] for s in counts["speaker"])
+    left_out = sum(counts["left_out"].values())
+    lines = [f"{len(index.clips)} clips, {len(index.problems)} problem files, {len(index.ignored)} other files ignored",
+             f"label set {label_set.name}: {len(index.clips) - left_out} clips used, {left_out} left out (outside the set)",
+             ""]
+    lines += _table(["corpus", "speakers", "clips"], [[c, speakers[c], counts["corpus"][c]] for c in corpora]
+                    + [["total", sum(speakers.values()), len(index.clips)]])
+    rows = [[label, *(counts["corpus_label"][(c, label)] for c in corpora), counts["label"][label]]
+            for label in label_set.labels]
+    rows += [[f"{e} (left out)", *(counts["corpus_left_out"][(c, e)] for c in corpora), counts["left_out"][e]]
+             for e in label_set.excluded() if counts["left_out"][e]]
+    lines += ["", *_table([f"label ({label_set.name})", *corpora, "total"], rows)]
+    by_corpus = sorted(counts["speaker"].items(), key=lambda kv: (CORPORA.index(kv[0].split(":")[0]), kv[0]))
+    lines += ["", *_table(["speaker", "clips"], by_corpus)]
+    if index.problems:
+        lines += ["", f"problem files ({len(index.problems)}):"]
+        lines += [f"  {p.path}: {p.reason}" for p in index.problems]
+    return "\n".join(lines)
