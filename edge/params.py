@@ -22,6 +22,8 @@ FRONT_END_VERSION = 1
 WINDOWS = ("hamming", "hann", "rect")
 FILTERBANKS = ("continuous", "fft_bins")
 NORMALISATIONS = ("window_cmvn", "window_mean", "none")
+#: fields that act on classification windows, not on MFCC frames
+WINDOW_FIELDS = ("window_ms", "window_hop_ms", "normalisation")
 
 
 def _doc(text: str, **kwargs: Any) -> Any:
@@ -132,6 +134,13 @@ class FeatureParams:
     def stable_hash(self) -> str:
         """Hex sha256 (16 chars) of the canonical JSON of `to_dict`, stable across runs."""
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def frame_hash(self) -> str:
+        """Like `stable_hash`, over only the fields that shape MFCC frames (not windows
+        or normalisation): the key for caches of per-clip frames."""
+        data = {k: v for k, v in self.to_dict().items() if k not in WINDOW_FIELDS}
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def replace(self, **changes: Any) -> "FeatureParams":

@@ -79,3 +79,9 @@ def test_every_field_documents_its_meaning():
     assert set(docs) == {f.name for f in dataclasses.fields(FeatureParams)}
     for unit_field in ("sample_rate", "frame_ms", "hop_ms", "fmin_hz", "fmax_hz", "window_ms"):
         assert any(u in docs[unit_field] for u in ("Hz", "ms")), unit_field
+
+
+def test_frame_hash_ignores_window_fields_only():
+    p = FeatureParams()
+    assert p.replace(window_ms=2000.0, normalisation="none").frame_hash() == p.frame_hash()
+    assert p.replace(n_mfcc=20).frame_hash() != p.frame_hash()

@@ -1,0 +1,73 @@
+"""`ser-convert`: a `ser-train fit` run folder -> a checked int8 bundle for the device."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ser_edge.bundle import MANIFEST_FILE, MODEL_FILE, load_bundle, sha256_of
+from ser_edge.classifier import Classifier
+from ser_edge.errors import ConfigError
+from ser_train.fit import Prepared, TrainConfig, prepare
+from ser_train.metrics import aggregate_clip_scores, report
+from ser_train.run import Run, data_summary, load_run
+
+from .manifest import build_manifest
+from .parity import Parity, top1_agreement
+from .quantize import representative_windows, tensor_details, to_int8_tflite
+
+log = logging.getLogger(__name__)
+
+
+def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None, calibration: int = 500,
+                progress: bool = True) -> tuple[Path, Parity]:
+    """Quantize, write ``out_dir/model.tflite`` + manifest, check parity; returns (bundle dir, parity)."""
+    run = load_run(run_dir)
+    config = TrainConfig.from_dict(run.config, source=str(Path(run_dir) / "config.json"))
+    data = prepare(config, progress=progress)
+    model = run.load_model()
+    tflite = to_int8_tflite(model, representative_windows(data.windows["train"].x, calibration, seed=config.seed))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MODEL_FILE).write_bytes(tflite)
+    inp, outp, ops = tensor_details(tflite)
+    manifest = build_manifest(
+        model_id=model_id or f"ser-edge-{len(run.labels)}class-{run.params.stable_hash()[:8]}",
+        sha256=sha256_of(out_dir / MODEL_FILE), size_bytes=len(tflite), labels=list(run.labels),
+        params=run.params, input_tensor=inp, output_tensor=outp, ops=ops, training=data_summary(data),
+    )
+    _write_manifest(out_dir, manifest)
+    parity = check_parity(run, model, Classifier(load_bundle(out_dir)), data)
+    manifest["metrics"] = {**parity.to_dict(), "parity_passed": not parity.failures(),
+                           "training_run": {k: run.metrics.get(k) for k in ("test", "validation", "epochs_run")}}
+    _write_manifest(out_dir, manifest)
+    for plot in ("confusion.png",):
+        if (Path(run_dir) / plot).exists():
+            shutil.copy(Path(run_dir) / plot, out_dir / plot)
+    return out_dir, parity
+
+
+def _write_manifest(out_dir: Path, manifest: dict) -> None:
+    (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def check_parity(run: Run, model, classifier: Classifier, data: Prepared) -> Parity:
+    """Float vs int8 on the test speakers (or, for a final model without any, validation)."""
+    source = "test" if len(data.windows["test"]) else "validation"
+    windows = data.windows[source]
+    if len(windows) == 0:
+        raise ConfigError(f"{run.path}: no held-out speakers to check quantization on")
+    float_scores = model.predict(windows.x, batch_size=256, verbose=0)
+    int8_scores = classifier.scores_many(windows.x)
+    reports = []
+    for scores in (float_scores, int8_scores):
+        ids, clip_scores = aggregate_clip_scores(scores, windows.clip)
+        truth = np.array([data.label_set.index_of(data.clips[i].emotion) for i in ids])
+        reports.append(report(truth, clip_scores.argmax(axis=1), data.label_set.labels))
+    speakers = sorted(getattr(data.split, source))
+    return Parity(top1_agreement(float_scores, int8_scores), len(windows), reports[0], reports[1], speakers, source)

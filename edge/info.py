@@ -1,0 +1,44 @@
+"""`ser-edge info`: a bundle's manifest in human form."""
+
+from __future__ import annotations
+
+from .bundle import Bundle
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def describe(bundle: Bundle, backend: str | None = None) -> str:
+    m, p = bundle.manifest, bundle.params
+    model = m["model"]
+    lines = [
+        f"model      {bundle.model_id}  ({bundle.model_path})",
+        f"sha256     {bundle.sha256}  (verified)",
+        f"size       {model.get('size_bytes', bundle.model_path.stat().st_size) / 1024:.1f} KiB, created {model.get('created', '?')}",
+        f"labels     {', '.join(bundle.labels)}",
+        f"input      {m['input']['dtype']} {m['input']['shape']}  scale {m['input'].get('scale')} zero point {m['input'].get('zero_point')}",
+        f"output     {m['output']['dtype']} {m['output']['shape']}  scale {m['output'].get('scale')} zero point {m['output'].get('zero_point')}",
+        f"front end  {p.sample_rate} Hz, {p.frame_ms:g}/{p.hop_ms:g} ms frames, {p.n_mels} mels {p.fmin_hz:g}-{p.mel_fmax_hz:g} Hz, "
+        f"{p.n_mfcc} MFCC, {p.normalisation}; windows {p.window_ms:g} ms every {p.window_hop_ms:g} ms "
+        f"(hash {bundle.manifest['feature_params_hash']})",
+    ]
+    if backend:
+        lines.append(f"runtime    {backend}")
+    metrics = m.get("metrics") or {}
+    if metrics.get("int8"):
+        lines.append(
+            f"held out   {', '.join(metrics.get('held_out_speakers', []))} ({metrics.get('held_out_part')}): "
+            f"int8 UAR {_pct(metrics['int8']['uar'])}, accuracy {_pct(metrics['int8']['accuracy'])}; "
+            f"float UAR {_pct(metrics['float']['uar'])}; top-1 agreement {_pct(metrics.get('top1_agreement'))}"
+        )
+    training = m.get("training_data", {}).get("train", {})
+    if training:
+        corpora = ", ".join(f"{k} {v}" for k, v in training.get("corpora", {}).items())
+        lines.append(f"trained on {training.get('clips')} clips ({corpora}), {len(training.get('speakers', []))} speakers")
+    licence = m.get("licence", {})
+    if licence:
+        lines.append(f"licence    {licence.get('model_use', '')}")
+        for corpus, terms in licence.get("training_data", {}).items():
+            lines.append(f"           {corpus}: {terms}")
+    return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""Clip-level recognition: a whole array or file in, one label with scores out.
+
+The steps are the ones training evaluates with: MFCC frames and speech flags for
+the clip, its voiced classification windows (`ser_edge.windows.clip_windows`),
+int8 scores per window, averaged over the windows.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .audio import load_audio, resample, to_mono
+from .bundle import Bundle, load_bundle
+from .classifier import Classifier
+from .errors import AudioError
+from .mfcc import MfccExtractor
+from .models import default_bundle_path
+from .vad import VoiceGate
+from .windows import clip_windows
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """label and confidence (0..1), scores per label, windows used, voiced share of the clip."""
+
+    label: str
+    confidence: float
+    scores: dict[str, float]
+    windows: int
+    voiced: float
+    duration_s: float
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "confidence": round(self.confidence, 4),
+                "scores": {k: round(v, 4) for k, v in self.scores.items()},
+                "windows": self.windows, "voiced": round(self.voiced, 3), "duration_s": round(self.duration_s, 3)}
+
+
+class Recognizer:
+    """Loads and checks a bundle once; classifies many clips."""
+
+    def __init__(self, bundle: Optional[Bundle | str | os.PathLike] = None, *, num_threads: int = 1):
+        if not isinstance(bundle, Bundle):
+            bundle = load_bundle(bundle if bundle is not None else default_bundle_path())
+        self.bundle = bundle
+        self.params = bundle.params
+        self.classifier = Classifier(bundle, num_threads=num_threads)
+        self.extractor = MfccExtractor(self.params)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.bundle.labels
+
+    def window_scores(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """1-D float32 audio at the model rate -> (scores (windows, classes) of its voiced
+        windows, speech flags (hops,) bool)."""
+        frames = self.extractor(samples)
+        speech = VoiceGate.from_params(self.params).push(samples)
+        windows, _ = clip_windows(frames, speech, self.params)
+        return self.classifier.scores_many(windows), speech
+
+    def classify_array(self, samples: np.ndarray, sample_rate: int, *, name: str = "audio") -> ClipResult:
+        """Mono or (frames, channels) float audio at ``sample_rate`` Hz -> one decision."""
+        x = resample(to_mono(samples), sample_rate, self.params.sample_rate)
+        if x.size < self.params.frame_length:
+            raise AudioError(f"{name}: {x.size / self.params.sample_rate * 1000:.0f} ms of audio is too short "
+                             f"(at least {self.params.frame_ms:g} ms)")
+        scores, speech = self.window_scores(x)
+        mean = scores.mean(axis=0)
+        best = int(np.argmax(mean))
+        return ClipResult(self.labels[best], float(mean[best]), {k: float(v) for k, v in zip(self.labels, mean)},
+                          len(scores), float(speech.mean()) if speech.size else 0.0, x.size / self.params.sample_rate)
+
+    def classify_file(self, path: str | os.PathLike) -> ClipResult:
+        """Any supported audio file -> one decision; AudioError naming the file if unreadable."""
+        x = load_audio(path, self.params.sample_rate)
+        return self.classify_array(x, self.params.sample_rate, name=str(Path(path)))

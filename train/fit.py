@@ -1,0 +1,203 @@
+"""`ser-train fit`: corpora -> speaker split -> cached features -> Keras Conv1D -> run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from ser_edge.errors import ConfigError
+from ser_edge.params import FeatureParams
+
+from .augment import AugmentConfig, augment_audio, spec_augment
+from .corpora import Clip, index_folders
+from .dataset import WindowSet, build_windows, class_weights
+from .features import FeatureCache, extract
+from .labels import LabelSet, get_label_set
+from .metrics import aggregate_clip_scores, report
+from .model import ModelConfig, build_model
+from .splits import SpeakerSplit, make_split, speaker_ids
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Everything a run depends on; written to the run folder as config.json."""
+
+    data_dirs: tuple[str, ...]
+    label_set: str = "7class"
+    test_speakers: tuple[str, ...] = ()
+    validation_speakers: tuple[str, ...] = ("ravdess:15", "ravdess:16")
+    epochs: int = 60  # upper bound; early stopping on validation speakers ends sooner
+    batch_size: int = 64
+    learning_rate: float = 1e-3  # Adam, halved when validation loss stalls
+    patience: int = 10  # epochs without validation improvement before stopping
+    seed: int = 0
+    workers: int = 0  # feature extraction processes; 0 = all cores
+    cache_dir: str = ".cache/features"
+    params: FeatureParams = field(default_factory=FeatureParams)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig.default)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data.update(params=self.params.to_dict(), model=self.model.to_dict(), augment=self.augment.to_dict())
+        data.update(data_dirs=list(self.data_dirs), test_speakers=list(self.test_speakers),
+                    validation_speakers=list(self.validation_speakers))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> "TrainConfig":
+        """Inverse of `to_dict` (a run's config.json); unknown keys are a ConfigError."""
+        data = dict(data)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown training setting(s) {', '.join(unknown)}")
+        if "params" in data:
+            data["params"] = FeatureParams.from_dict(data["params"], source=source)
+        if "model" in data:
+            data["model"] = ModelConfig(**data["model"])
+        if "augment" in data:
+            data["augment"] = AugmentConfig.from_dict(data["augment"], source=source)
+        for key in ("data_dirs", "test_speakers", "validation_speakers"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+@dataclass
+class Prepared:
+    """The data of a run: clips, their split and windows per part."""
+
+    clips: list[Clip]
+    split: SpeakerSplit
+    label_set: LabelSet
+    windows: dict[str, WindowSet]
+    skipped: list[tuple[str, str]]
+
+
+def prepare(config: TrainConfig, *, progress: bool = True) -> Prepared:
+    """Index, split by speaker, extract (cached) clean and augmented features, cut windows."""
+    label_set = get_label_set(config.label_set)
+    index = index_folders([Path(d) for d in config.data_dirs])
+    clips = [c for c in index.clips if label_set.index_of(c.emotion) is not None]
+    skipped = [(str(p.path), p.reason) for p in index.problems]
+    split = make_split({c.speaker for c in clips}, test=speaker_ids(config.test_speakers),
+                       validation=speaker_ids(config.validation_speakers))
+    parts = {k: [c for c in clips if split.part_of(c) == k] for k in ("train", "validation", "test")}
+    if not parts["train"] or not parts["validation"]:
+        raise ConfigError("the split leaves no training or no validation clips; check --test-speakers/--validation-speakers")
+    cache = FeatureCache(Path(config.cache_dir), config.params)
+    all_paths = [c.path for c in clips]
+    features, failed = extract(all_paths, cache, workers=config.workers, progress=progress)
+    variants = [f"aug{config.augment.stable_hash()}-{k}" for k in range(config.augment.copies)]
+    if variants:
+        transform = _AugmentTransform(config.augment, config.params.sample_rate)
+        augmented, _ = extract([c.path for c in parts["train"]], cache, variants=variants, transform=transform,
+                               seed=config.seed, workers=config.workers, progress=progress)
+        features.update(augmented)
+    skipped += [(str(p), reason) for p, reason in failed]
+    windows = {
+        "train": build_windows(parts["train"], features, label_set, config.params, variants=["clean", *variants]),
+        "validation": build_windows(parts["validation"], features, label_set, config.params),
+        "test": build_windows(parts["test"], features, label_set, config.params),
+    }
+    return Prepared(clips=clips, split=split, label_set=label_set, windows=windows, skipped=skipped)
+
+
+class _AugmentTransform:
+    """Picklable (samples, rng) -> samples for the extraction workers."""
+
+    def __init__(self, config: AugmentConfig, sample_rate: int):
+        self.config, self.sample_rate = config, sample_rate
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return augment_audio(x, rng=rng, config=self.config, sample_rate=self.sample_rate)
+
+
+def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
+    """Fit the Conv1D with class balancing, SpecAugment and early stopping; returns (model, history)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    tr, va = data.windows["train"], data.windows["validation"]
+    n_classes = len(data.label_set.labels)
+    model = build_model(config.params.window_frames, config.params.n_mfcc, n_classes, config.model)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    weights = class_weights(tr.y, n_classes)
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, config.patience // 3)),
+    ]
+    batches = _Batches(tr, config.batch_size, config.augment, config.seed, weights)
+    history = model.fit(batches, epochs=config.epochs, validation_data=(va.x, va.y),
+                        callbacks=callbacks, verbose=verbose)
+    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+class _Batches:
+    """Shuffled training batches with SpecAugment masks and class weights (a keras PyDataset)."""
+
+    def __new__(cls, *args, **kwargs):
+        import keras
+
+        class Batches(keras.utils.PyDataset):
+            def __init__(self, windows: WindowSet, batch_size: int, augment: AugmentConfig, seed: int, weights: dict):
+                super().__init__()
+                self.windows, self.batch_size, self.augment = windows, batch_size, augment
+                self.rng = np.random.default_rng(seed)
+                self.weights = np.array([weights[i] for i in range(len(weights))], dtype=np.float32)
+                self.order = self.rng.permutation(len(windows))
+
+            def __len__(self) -> int:
+                return max(1, len(self.windows) // self.batch_size)
+
+            def __getitem__(self, i: int):
+                pick = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+                x = spec_augment(self.windows.x[pick], rng=self.rng, config=self.augment)
+                y = self.windows.y[pick]
+                return x, y, self.weights[y]
+
+            def on_epoch_end(self) -> None:
+                self.order = self.rng.permutation(len(self.windows))
+
+        return Batches(*args, **kwargs)
+
+
+def evaluate_windows(predict, windows: WindowSet, clips: list[Clip], label_set: LabelSet) -> Optional[dict]:
+    """Clip-level report: window scores from ``predict`` (x -> scores) averaged per clip."""
+    if len(windows) == 0:
+        return None
+    ids, scores = aggregate_clip_scores(predict(windows.x), windows.clip)
+    truth = np.array([label_set.index_of(clips[i].emotion) for i in ids])
+    return report(truth, scores.argmax(axis=1), label_set.labels)
+
+
+def fit(config: TrainConfig, run_dir: Path, *, progress: bool = True, verbose: int = 2) -> dict:
+    """Whole run: prepare, train, evaluate on the test speakers, write the run folder."""
+    from .run import save_run
+
+    started = time.time()
+    data = prepare(config, progress=progress)
+    log.info("windows: %s", {k: len(v) for k, v in data.windows.items()})
+    model, history = train_model(config, data, verbose=verbose)
+    predict = lambda x: model.predict(x, batch_size=256, verbose=0)  # noqa: E731
+    metrics = {
+        "validation": evaluate_windows(predict, data.windows["validation"], data.clips, data.label_set),
+        "test": evaluate_windows(predict, data.windows["test"], data.clips, data.label_set),
+        "windows": {k: len(v) for k, v in data.windows.items()},
+        "train_seconds": round(time.time() - started, 1),
+        "epochs_run": len(history.get("loss", [])),
+    }
+    save_run(run_dir, model=model, config=config, data=data, history=history, metrics=metrics)
+    return metrics

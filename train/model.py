@@ -1,0 +1,59 @@
+"""The compact Conv1D over MFCC frames, built from ops that quantize cleanly to int8.
+
+Conv1D (no bias) -> BatchNorm (folded into the conv at conversion) -> ReLU ->
+MaxPool, repeated; global average pooling over time; dropout; dense; softmax.
+Every op has an int8 TFLite kernel (CONV_2D, MAX_POOL_2D, MEAN, FULLY_CONNECTED,
+SOFTMAX), so full-integer conversion needs no float fallbacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ser_edge.errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """Width and depth of the network; ``width`` filters in the first block, x1.5 per block."""
+
+    width: int = 48
+    depth: int = 3
+    kernel: int = 5
+    dropout: float = 0.3
+    l2: float = 1e-4
+
+    def __post_init__(self) -> None:
+        for name, low, high in (("width", 4, 512), ("depth", 1, 6), ("kernel", 1, 15)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not low <= value <= high:
+                raise ConfigError(f"model {name}={value!r} is invalid; allowed: an integer from {low} to {high}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"model dropout={self.dropout!r} is invalid; allowed: [0, 1)")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def block_widths(self) -> list[int]:
+        return [int(round(self.width * 1.5**i / 8)) * 8 or 8 for i in range(self.depth)]
+
+
+def build_model(frames: int, coeffs: int, n_classes: int, config: ModelConfig):
+    """Keras model: (batch, frames, coeffs) float32 -> (batch, n_classes) softmax."""
+    import keras
+    from keras import layers
+
+    reg = keras.regularizers.l2(config.l2) if config.l2 else None
+    inputs = keras.Input(shape=(frames, coeffs), name="mfcc")
+    x = inputs
+    for i, width in enumerate(config.block_widths()):
+        x = layers.Conv1D(width, config.kernel, padding="same", use_bias=False, kernel_regularizer=reg, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.ReLU(name=f"relu{i}")(x)
+        if i < config.depth - 1:
+            x = layers.MaxPooling1D(2, name=f"pool{i}")(x)
+    x = layers.GlobalAveragePooling1D(name="time_pool")(x)
+    x = layers.Dropout(config.dropout, name="dropout")(x)
+    x = layers.Dense(n_classes, kernel_regularizer=reg, name="logits")(x)
+    outputs = layers.Softmax(name="scores")(x)
+    return keras.Model(inputs, outputs, name="ser_conv1d")
