@@ -1,0 +1,345 @@
+"""Typed events that the listening pipeline emits, and their one JSON form.
+
+An event is a small frozen dataclass; it knows how to turn itself into a dict
+and one compact JSON line, and `event_from_dict` turns that back into the same
+event. Transport (stdout, file, MQTT, webhook, command) lives in
+`ser_edge.sinks` and never shapes the payload, so every consumer sees the same
+document (the split rhasspy/wyoming uses).
+
+The pipeline core does not build the common fields itself: an `EventFactory`
+holds the device name, the model reference, the sequence counter and the wall
+clock, and stamps them onto each event.
+
+Numbers are rounded when an event is made, so that what an event holds is what
+it sends and a JSON round trip gives an equal event: scores and confidence to
+4 decimals, audio times to the millisecond, latencies to 0.01 ms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import socket
+import threading
+import time as _time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import Any, Callable, ClassVar, Dict, Iterator, Mapping, Optional, Type, Union
+
+SCORE_DECIMALS = 4
+SECONDS_DECIMALS = 3
+MS_DECIMALS = 2
+#: how many hex digits of the model's sha256 an event carries
+SHA_PREFIX_LEN = 12
+
+Scalar = Union[str, int, float, bool, None]
+
+
+def _finite(name: str, value: Any) -> float:
+    """`value` as a float, refusing NaN and infinities (JSON cannot carry them)."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"event field {name} must be a finite number, got {value!r}")
+    return number
+
+
+def _rounded(name: str, value: Any, decimals: int) -> float:
+    return round(_finite(name, value), decimals)
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    # Frozen dataclasses may only normalise their own fields in __post_init__.
+    object.__setattr__(obj, name, value)
+
+
+def format_time(epoch_s: float) -> str:
+    """Wall-clock seconds since the epoch as ISO 8601 UTC, millisecond precision, 'Z'."""
+    stamp = datetime.fromtimestamp(epoch_s, tz=timezone.utc)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def stream_time_s(samples: int, sample_rate: int) -> float:
+    """Audio time in seconds of sample index `samples` from the start of the stream."""
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    return round(samples / sample_rate, SECONDS_DECIMALS)
+
+
+class FrozenMap(Mapping):
+    """A read-only, hashable, order-keeping mapping, so that events stay hashable."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = dict(data)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._data.items()))
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Which model made an event: its id and a prefix of its bundle's sha256."""
+
+    id: str
+    sha256: str
+
+    def __post_init__(self) -> None:
+        digest = str(self.sha256).lower()[:SHA_PREFIX_LEN]
+        if digest and any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"model sha256 must be hex digits, got {self.sha256!r}")
+        _set(self, "sha256", digest)
+
+    def to_dict(self) -> Dict[str, str]:
+        return {"id": self.id, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class Event:
+    """Fields every event carries. Subclasses set the class attribute `type`.
+
+    `time` is the wall clock when the event was made (ISO 8601 UTC); `seq`
+    counts events made by one `EventFactory`, from 1, with no gaps.
+    """
+
+    type: ClassVar[str] = ""
+
+    time: str
+    device: str
+    model: ModelRef
+    seq: int
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The event as plain JSON-ready data, `type` first."""
+        data: Dict[str, Any] = {"type": self.type}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, ModelRef):
+                value = value.to_dict()
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            data[f.name] = value
+        return data
+
+    def to_json(self) -> str:
+        """One compact line of JSON, no trailing newline."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+@dataclass(frozen=True)
+class EmotionEvent(Event):
+    """One classified window: the winning label and every class's score.
+
+    `scores` holds all classes in the model's label order; `start_s`/`end_s`
+    are audio seconds from the start of the stream (from the sample count).
+    """
+
+    type: ClassVar[str] = "emotion"
+
+    label: str
+    confidence: float
+    scores: Mapping[str, float]
+    start_s: float
+    end_s: float
+
+    def __post_init__(self) -> None:
+        confidence = _rounded("confidence", self.confidence, SCORE_DECIMALS)
+        if not 0.0 <= confidence <= 1.0:
+            raise ValueError(f"confidence must be within 0..1, got {self.confidence!r}")
+        scores = {str(k): _rounded(f"scores[{k}]", v, SCORE_DECIMALS) for k, v in self.scores.items()}
+        if scores and self.label not in scores:
+            raise ValueError(f"label {self.label!r} is not one of the scored classes {list(scores)}")
+        _set(self, "confidence", confidence)
+        _set(self, "scores", FrozenMap(scores))  # keeps the model's label order
+        _check_span(self)
+
+
+@dataclass(frozen=True)
+class SpeechStartEvent(Event):
+    """Voice activity began at `start_s` audio seconds."""
+
+    type: ClassVar[str] = "speech_start"
+
+    start_s: float
+
+    def __post_init__(self) -> None:
+        _set(self, "start_s", _rounded("start_s", self.start_s, SECONDS_DECIMALS))
+
+
+@dataclass(frozen=True)
+class SpeechEndEvent(Event):
+    """A speech segment spanning `start_s`..`end_s` audio seconds ended."""
+
+    type: ClassVar[str] = "speech_end"
+
+    start_s: float
+    end_s: float
+
+    def __post_init__(self) -> None:
+        _check_span(self)
+
+
+@dataclass(frozen=True)
+class StatusEvent(Event):
+    """Periodic health report of the listening pipeline.
+
+    uptime_s: wall seconds since the pipeline started; audio_s: seconds of
+    audio processed; audio_dropped_s: seconds of audio lost (overruns);
+    windows_classified: count; latency_*_ms: per-window processing time in
+    milliseconds over the last reporting period (None before any window);
+    extra: further scalar readings (e.g. cpu temperature, sink failures).
+    """
+
+    type: ClassVar[str] = "status"
+
+    uptime_s: float
+    audio_s: float
+    audio_dropped_s: float
+    windows_classified: int
+    latency_p50_ms: Optional[float] = None
+    latency_p95_ms: Optional[float] = None
+    latency_max_ms: Optional[float] = None
+    extra: Mapping[str, Scalar] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("uptime_s", "audio_s", "audio_dropped_s"):
+            _set(self, name, _rounded(name, getattr(self, name), SECONDS_DECIMALS))
+        for name in ("latency_p50_ms", "latency_p95_ms", "latency_max_ms"):
+            value = getattr(self, name)
+            if value is not None:
+                _set(self, name, _rounded(name, value, MS_DECIMALS))
+        _set(self, "windows_classified", int(self.windows_classified))
+        _set(self, "extra", FrozenMap({str(k): _scalar(f"extra[{k}]", v) for k, v in self.extra.items()}))
+
+
+def _scalar(name: str, value: Any) -> Scalar:
+    if isinstance(value, float):
+        return _finite(name, value)
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    raise ValueError(f"event field {name} must be a JSON scalar, got {type(value).__name__}")
+
+
+def _check_span(event: Any) -> None:
+    start = _rounded("start_s", event.start_s, SECONDS_DECIMALS)
+    end = _rounded("end_s", event.end_s, SECONDS_DECIMALS)
+    if start < 0 or end < start:
+        raise ValueError(f"audio span must satisfy 0 <= start_s <= end_s, got {event.start_s}..{event.end_s}")
+    _set(event, "start_s", start)
+    _set(event, "end_s", end)
+
+
+#: event type name -> class, for parsing and for sinks' type filters
+EVENT_TYPES: Mapping[str, Type[Event]] = MappingProxyType(
+    {cls.type: cls for cls in (EmotionEvent, SpeechStartEvent, SpeechEndEvent, StatusEvent)}
+)
+
+
+def event_from_dict(data: Mapping[str, Any]) -> Event:
+    """Rebuild an event from `Event.to_dict()` output (or parsed JSON).
+
+    Unknown keys are ignored so that newer producers stay readable; a missing
+    key or an unknown type raises ValueError naming it.
+    """
+    kind = data.get("type")
+    cls = EVENT_TYPES.get(kind)  # type: ignore[arg-type]
+    if cls is None:
+        raise ValueError(f"unknown event type {kind!r}; known: {', '.join(EVENT_TYPES)}")
+    kwargs: Dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            kwargs[f.name] = data[f.name]
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ValueError(f"{kind} event lacks the field {f.name!r}")
+    model = kwargs["model"]
+    if not isinstance(model, Mapping) or "id" not in model or "sha256" not in model:
+        raise ValueError(f"event field 'model' must be an object with id and sha256, got {model!r}")
+    kwargs["model"] = ModelRef(id=str(model["id"]), sha256=str(model["sha256"]))
+    return cls(**kwargs)
+
+
+def event_from_json(line: str) -> Event:
+    """Parse one JSON line written by `Event.to_json()`."""
+    return event_from_dict(json.loads(line))
+
+
+class EventFactory:
+    """Stamps device, model, sequence number and wall-clock time onto events.
+
+    The pipeline core calls `emotion(...)`, `speech_start(...)` and so on with
+    only what it knows; `clock` (seconds since the epoch, default time.time)
+    can be replaced in tests. Thread-safe: `seq` never repeats within a factory.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_id: str,
+        model_sha256: str,
+        device: Optional[str] = None,
+        clock: Callable[[], float] = _time.time,
+    ) -> None:
+        self.device = device or socket.gethostname()
+        self.model = ModelRef(id=model_id, sha256=model_sha256)
+        self._clock = clock
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def _stamp(self) -> Dict[str, Any]:
+        with self._lock:
+            seq = next(self._counter)
+        return {"time": format_time(self._clock()), "device": self.device, "model": self.model, "seq": seq}
+
+    def emotion(
+        self, *, label: str, confidence: float, scores: Mapping[str, float], start_s: float, end_s: float
+    ) -> EmotionEvent:
+        """An `emotion` event; times in audio seconds from the stream start."""
+        return EmotionEvent(
+            **self._stamp(), label=label, confidence=confidence, scores=scores, start_s=start_s, end_s=end_s
+        )
+
+    def speech_start(self, *, start_s: float) -> SpeechStartEvent:
+        return SpeechStartEvent(**self._stamp(), start_s=start_s)
+
+    def speech_end(self, *, start_s: float, end_s: float) -> SpeechEndEvent:
+        return SpeechEndEvent(**self._stamp(), start_s=start_s, end_s=end_s)
+
+    def status(
+        self,
+        *,
+        uptime_s: float,
+        audio_s: float,
+        audio_dropped_s: float,
+        windows_classified: int,
+        latency_p50_ms: Optional[float] = None,
+        latency_p95_ms: Optional[float] = None,
+        latency_max_ms: Optional[float] = None,
+        extra: Optional[Mapping[str, Scalar]] = None,
+    ) -> StatusEvent:
+        """A `status` event; see `StatusEvent` for the units."""
+        return StatusEvent(
+            **self._stamp(),
+            uptime_s=uptime_s,
+            audio_s=audio_s,
+            audio_dropped_s=audio_dropped_s,
+            windows_classified=windows_classified,
+            latency_p50_ms=latency_p50_ms,
+            latency_p95_ms=latency_p95_ms,
+            latency_max_ms=latency_max_ms,
+            extra=extra or {},
+        )

@@ -1,0 +1,66 @@
+"""MQTT payloads besides the event itself: the retained state and Home Assistant discovery.
+
+Home Assistant reads retained JSON configs under
+`<discovery_prefix>/<component>/[<node_id>/]<object_id>/config`; node and
+object ids may only use [a-zA-Z0-9_-]. The sensor's state is the label from
+the retained state topic, and the whole state document becomes its attributes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Optional
+
+from ..events import EmotionEvent
+
+ONLINE, OFFLINE = "online", "offline"
+
+
+def node_id_for(device: str) -> str:
+    """`device` reduced to the characters Home Assistant allows in a node id."""
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", device)
+
+
+def package_version() -> str:
+    """The installed ser-edge version, or "unknown" when run from a bare tree."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover
+        return "unknown"
+    try:
+        return version("ser-edge")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def discovery_config(
+    *, device: str, node_id: str, model: Optional[str], state_topic: str, availability_topic: str
+) -> Dict[str, Any]:
+    """The config document for `<discovery_prefix>/sensor/<node_id>/emotion/config`."""
+    sw_version = package_version()
+    return {
+        "name": "Emotion",  # shown as "<device> Emotion" under the device
+        "unique_id": f"ser_edge_{node_id}_emotion",
+        "state_topic": state_topic,
+        "value_template": "{{ value_json.label }}",
+        "json_attributes_topic": state_topic,
+        "availability_topic": availability_topic,
+        "payload_available": ONLINE,
+        "payload_not_available": OFFLINE,
+        "qos": 1,
+        "icon": "mdi:emoticon-outline",
+        "device": {
+            "identifiers": [f"ser_edge_{node_id}"],
+            "name": device,
+            "manufacturer": "ser-edge",
+            "model": f"ser-edge speech emotion ({model})" if model else "ser-edge speech emotion",
+            "sw_version": sw_version,
+        },
+        "origin": {"name": "ser-edge", "sw_version": sw_version},
+    }
+
+
+def state_document(event: EmotionEvent) -> Dict[str, Any]:
+    """The retained state: the current emotion and when it was heard (wall clock and audio time)."""
+    return {"label": event.label, "confidence": event.confidence, "time": event.time,
+            "start_s": event.start_s, "end_s": event.end_s, "scores": dict(event.scores), "seq": event.seq}

@@ -1,0 +1,97 @@
+"""JSON-lines sinks: standard output and an append-only file.
+
+One event per line, flushed at once, so that `ser-edge listen | jq` and
+`tail -f events.jsonl` see each event as it happens. Nothing but events is
+ever written to stdout; logging goes to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import IO, Iterable, Optional, Union
+
+from ..errors import ConfigError
+from ..events import Event
+from .base import BaseSink
+
+log = logging.getLogger(__name__)
+
+
+class StdoutSink(BaseSink):
+    """Writes each event as one JSON line to `stream` (default: the current sys.stdout)."""
+
+    def __init__(
+        self,
+        *,
+        stream: Optional[IO[str]] = None,
+        event_types: Optional[Iterable[str]] = None,
+        name: str = "stdout",
+    ) -> None:
+        super().__init__(name=name, event_types=event_types)
+        self._stream = stream
+
+    def _emit(self, event: Event) -> None:
+        # Looked up per call so a redirected sys.stdout (tests, daemons) is honoured.
+        stream = self._stream if self._stream is not None else sys.stdout
+        stream.write(event.to_json() + "\n")
+        stream.flush()
+
+    def flush(self) -> bool:
+        stream = self._stream if self._stream is not None else sys.stdout
+        try:
+            stream.flush()
+        except (OSError, ValueError) as exc:  # a closed pipe must not reach the pipeline
+            self.record_failure(exc)
+            return False
+        return True
+
+
+class JsonlFileSink(BaseSink):
+    """Appends each event as one JSON line to a file, line-buffered.
+
+    The parent folder is created if missing. The file is opened in append
+    mode only, so a restart never truncates earlier events.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: Union[str, "os.PathLike[str]"],
+        event_types: Optional[Iterable[str]] = None,
+        name: str = "file",
+    ) -> None:
+        super().__init__(name=name, event_types=event_types)
+        self.path = Path(path).expanduser()
+        self._file = self._open(self.path)
+        log.info("appending events to %s", self.path)
+
+    @staticmethod
+    def _open(path: Path) -> IO[str]:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return open(path, "a", buffering=1, encoding="utf-8")  # buffering=1: line-buffered
+        except OSError as exc:
+            raise ConfigError(f"cannot open the event file {path} for appending: {exc.strerror or exc}") from exc
+
+    def _emit(self, event: Event) -> None:
+        self._file.write(event.to_json() + "\n")
+
+    def flush(self) -> bool:
+        try:
+            self._file.flush()
+        except (OSError, ValueError) as exc:
+            self.record_failure(exc)
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        super().close()
+        try:
+            self._file.close()
+        except OSError as exc:
+            self.record_failure(exc)
