@@ -32,3 +32,49 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def quirks_dir(data_dir: Path) -> Path:
     return data_dir / "quirks"
+
+
+# ---- a tiny trained model, for tests of training, conversion and the runtime ---------------
+
+TINY_ACTORS = ("01", "02", "03", "04")  # train 01-02, validation 03, test 04
+
+
+@pytest.fixture(scope="session")
+def tiny_data(data_dir: Path, tmp_path_factory) -> Path:
+    """A folder of symlinks to 120 real RAVDESS clips (4 actors, first repetition only)."""
+    root = tmp_path_factory.mktemp("tiny_data") / "ravdess"
+    for actor in TINY_ACTORS:
+        folder = root / f"Actor_{actor}"
+        folder.mkdir(parents=True)
+        for clip in sorted((data_dir / "ravdess" / f"Actor_{actor}").glob("*.flac")):
+            if clip.stem.split("-")[5] == "01":  # repetition 01: half the clips, every emotion
+                (folder / clip.name).symlink_to(clip)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_data: Path, tmp_path_factory) -> Path:
+    """A run folder from `ser_train.fit` with a very small model (a few seconds on 2 cores)."""
+    pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow)")
+    from ser_train.augment import AugmentConfig
+    from ser_train.fit import TrainConfig, fit
+    from ser_train.model import ModelConfig
+
+    out = tmp_path_factory.mktemp("tiny_run")
+    config = TrainConfig(
+        data_dirs=(str(tiny_data),), test_speakers=("ravdess:04",), validation_speakers=("ravdess:03",),
+        epochs=3, patience=2, batch_size=16, workers=1, cache_dir=str(out / "cache"),
+        model=ModelConfig(width=8, depth=2),
+        augment=AugmentConfig.off().replace(copies=1, noise_p=1.0),
+    )
+    fit(config, out / "run", progress=False, verbose=0)
+    return out / "run"
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_run: Path, tmp_path_factory) -> Path:
+    """The tiny run converted to a full-int8 bundle by `ser_convert`."""
+    from ser_convert.convert import convert_run
+
+    bundle, _ = convert_run(tiny_run, tmp_path_factory.mktemp("tiny_bundle") / "bundle", progress=False)
+    return bundle

@@ -30,7 +30,10 @@ def main() -> None:
 @click.option("--labels", "label_set", default="7class", show_default=True, help="Label set: 7class or 4class.")
 @click.option("--check-audio", is_flag=True, help="Also decode every file and list those that cannot be read.")
 def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None:
-    """Count clips by corpus, speaker and label; list unlabelled (and unreadable) files."""
+    """Count clips by corpus, speaker and label; list unlabelled (and unreadable) files.
+
+    Exits 1 when any file could not be used, after listing them all.
+    """
     from .corpora import index_folders
     from .labels import get_label_set
     from .summary import format_summary
@@ -38,11 +41,11 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
     labels = get_label_set(label_set)
     index = index_folders(list(data_dirs))
     click.echo(format_summary(index, labels))
+    bad: list[str] = []
     if check_audio:
         from ser_edge.audio import load_audio
         from ser_edge.errors import SerEdgeError
 
-        bad = []
         for clip in index.clips:
             try:
                 load_audio(clip.path)
@@ -51,6 +54,8 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
         click.echo(f"\nunreadable files ({len(bad)}):" if bad else "\nevery file decodes")
         for line in bad:
             click.echo(f"  {line}")
+    if index.problems or bad:
+        sys.exit(1)  # the listing is complete; the status says not every file is usable
 
 
 @main.command()

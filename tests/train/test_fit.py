@@ -1,0 +1,54 @@
+"""`ser-train fit` on a few real clips: the run folder, the split, the cache."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ser_edge.params import FeatureParams
+from ser_train.features import FeatureCache, extract
+from ser_train.fit import TrainConfig
+from ser_train.run import load_run
+
+
+def test_run_folder_has_everything(tiny_run):
+    names = {p.name for p in tiny_run.iterdir()}
+    assert {"model.keras", "params.json", "labels.json", "normalisation.json", "config.json", "split.json",
+            "data.json", "metrics.json", "history.json", "curves.png", "confusion.png"} <= names
+    run = load_run(tiny_run)
+    assert run.labels == ("neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+    assert run.params == FeatureParams()
+    test = run.metrics["test"]
+    assert {"n", "accuracy", "uar", "macro_f1", "per_class_recall", "confusion"} <= set(test)
+    assert test["n"] == 30 and np.array(test["confusion"]["matrix"]).sum() == 30
+    assert json.loads((tiny_run / "normalisation.json").read_text())["statistics"] is None
+
+
+def test_split_is_by_speaker(tiny_run):
+    split = json.loads((tiny_run / "split.json").read_text())
+    assert split == {"train": ["ravdess:01", "ravdess:02"], "validation": ["ravdess:03"], "test": ["ravdess:04"]}
+    data = json.loads((tiny_run / "data.json").read_text())
+    assert data["test"]["speakers"] == ["ravdess:04"] and data["train"]["clips"] == 60
+
+
+def test_config_round_trips(tiny_run):
+    config = TrainConfig.from_dict(load_run(tiny_run).config)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert config.augment.copies == 1
+
+
+def test_feature_cache_is_reused_and_bad_files_are_skipped(tiny_data, tmp_path):
+    bad = tmp_path / "03-01-05-01-01-01-09.wav"
+    bad.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk")
+    paths = sorted(tiny_data.rglob("*.flac"))[:6] + [bad]
+    cache = FeatureCache(tmp_path / "cache", FeatureParams())
+    first, failed = extract(paths, cache, workers=1, progress=False)
+    assert len(first) == 6 and [p for p, _ in failed] == [bad] and str(bad) in failed[0][1]
+    stamps = {p: p.stat().st_mtime_ns for p in cache.root.rglob("*.npz")}
+    again, _ = extract(paths, cache, workers=2, progress=False)
+    assert {p: p.stat().st_mtime_ns for p in cache.root.rglob("*.npz")} == stamps  # read, not rewritten
+    for key, feats in first.items():
+        np.testing.assert_array_equal(again[key].frames, feats.frames)
+    # window settings do not change the frames, so they share the cache
+    assert FeatureCache(tmp_path / "cache", FeatureParams(window_ms=2000.0)).root == cache.root
