@@ -40,6 +40,8 @@ class TrainConfig:
     learning_rate: float = 1e-3  # Adam, halved when validation loss stalls
     patience: int = 10  # epochs without validation improvement before stopping
     seed: int = 0
+    balance: str = "class+speaker"  # "class": classes weigh the same; "+speaker": speakers too
+    monitor: str = "val_uar"  # early stopping on validation clip-level UAR, or "val_loss"
     workers: int = 0  # feature extraction processes; 0 = all cores
     cache_dir: str = ".cache/features"
     params: FeatureParams = field(default_factory=FeatureParams)
@@ -134,15 +136,48 @@ def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
     model = build_model(config.params.window_frames, config.params.n_mfcc, n_classes, config.model)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    weights = class_weights(tr.y, n_classes)
+    weights = window_weights(tr, data, n_classes, config.balance)
+    mode = "max" if config.monitor == "val_uar" else "min"
     callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, config.patience // 3)),
+        _ValidationUar(va, data),
+        keras.callbacks.EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=config.monitor, mode=mode, factor=0.5, patience=max(2, config.patience // 3)),
     ]
     batches = _Batches(tr, config.batch_size, config.augment, config.seed, weights)
     history = model.fit(batches, epochs=config.epochs, validation_data=(va.x, va.y),
                         callbacks=callbacks, verbose=verbose)
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def window_weights(windows: WindowSet, data: Prepared, n_classes: int, balance: str) -> np.ndarray:
+    """Per-window loss weights (mean 1): classes balanced, and with "+speaker" each
+    speaker's windows weigh the same in total, so two prolific speakers (TESS) do
+    not outweigh sixteen others."""
+    by_class = class_weights(windows.y, n_classes)
+    w = np.array([by_class[int(y)] for y in windows.y])
+    if balance == "class+speaker":
+        speakers = np.array([data.clips[i].speaker for i in windows.clip])
+        names, inverse, counts = np.unique(speakers, return_inverse=True, return_counts=True)
+        w = w * (len(speakers) / (len(names) * counts))[inverse]
+    elif balance != "class":
+        raise ConfigError(f"balance={balance!r} is invalid; allowed: class, class+speaker")
+    return (w / w.mean()).astype(np.float32)
+
+
+class _ValidationUar:
+    """Adds ``val_uar`` (clip-level, validation speakers) to the epoch logs, before early stopping reads them."""
+
+    def __new__(cls, windows: WindowSet, data: Prepared):
+        import keras
+
+        class ValidationUar(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+                predict = lambda x: self.model.predict(x, batch_size=256, verbose=0)  # noqa: E731
+                result = evaluate_windows(predict, windows, data.clips, data.label_set)
+                if logs is not None and result is not None:
+                    logs["val_uar"] = result["uar"]
+
+        return ValidationUar()
 
 
 class _Batches:
@@ -152,11 +187,11 @@ class _Batches:
         import keras
 
         class Batches(keras.utils.PyDataset):
-            def __init__(self, windows: WindowSet, batch_size: int, augment: AugmentConfig, seed: int, weights: dict):
+            def __init__(self, windows: WindowSet, batch_size: int, augment: AugmentConfig, seed: int, weights: np.ndarray):
                 super().__init__()
                 self.windows, self.batch_size, self.augment = windows, batch_size, augment
                 self.rng = np.random.default_rng(seed)
-                self.weights = np.array([weights[i] for i in range(len(weights))], dtype=np.float32)
+                self.weights = weights
                 self.order = self.rng.permutation(len(windows))
 
             def __len__(self) -> int:
@@ -166,7 +201,7 @@ class _Batches:
                 pick = self.order[i * self.batch_size : (i + 1) * self.batch_size]
                 x = spec_augment(self.windows.x[pick], rng=self.rng, config=self.augment)
                 y = self.windows.y[pick]
-                return x, y, self.weights[y]
+                return x, y, self.weights[pick]
 
             def on_epoch_end(self) -> None:
                 self.order = self.rng.permutation(len(self.windows))

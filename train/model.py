@@ -1,9 +1,10 @@
 """The compact Conv1D over MFCC frames, built from ops that quantize cleanly to int8.
 
 Conv1D (no bias) -> BatchNorm (folded into the conv at conversion) -> ReLU ->
-MaxPool, repeated; global average pooling over time; dropout; dense; softmax.
-Every op has an int8 TFLite kernel (CONV_2D, MAX_POOL_2D, MEAN, FULLY_CONNECTED,
-SOFTMAX), so full-integer conversion needs no float fallbacks.
+MaxPool, repeated; global average (optionally also max) pooling over time; dropout;
+dense; softmax. Every op has an int8 TFLite kernel (CONV_2D, MAX_POOL_2D, MEAN,
+REDUCE_MAX, CONCATENATION, FULLY_CONNECTED, SOFTMAX), so full-integer conversion
+needs no float fallbacks.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ class ModelConfig:
     kernel: int = 5
     dropout: float = 0.3
     l2: float = 1e-4
+    pooling: str = "mean"  # over time: "mean", or "mean+max" (concatenated)
 
     def __post_init__(self) -> None:
         for name, low, high in (("width", 4, 512), ("depth", 1, 6), ("kernel", 1, 15)):
             value = getattr(self, name)
             if not isinstance(value, int) or not low <= value <= high:
                 raise ConfigError(f"model {name}={value!r} is invalid; allowed: an integer from {low} to {high}")
+        if self.pooling not in ("mean", "mean+max"):
+            raise ConfigError(f"model pooling={self.pooling!r} is invalid; allowed: mean, mean+max")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"model dropout={self.dropout!r} is invalid; allowed: [0, 1)")
 
@@ -52,7 +56,11 @@ def build_model(frames: int, coeffs: int, n_classes: int, config: ModelConfig):
         x = layers.ReLU(name=f"relu{i}")(x)
         if i < config.depth - 1:
             x = layers.MaxPooling1D(2, name=f"pool{i}")(x)
-    x = layers.GlobalAveragePooling1D(name="time_pool")(x)
+    if config.pooling == "mean+max":
+        x = layers.Concatenate(name="time_pool")([layers.GlobalAveragePooling1D(name="time_mean")(x),
+                                                  layers.GlobalMaxPooling1D(name="time_max")(x)])
+    else:
+        x = layers.GlobalAveragePooling1D(name="time_pool")(x)
     x = layers.Dropout(config.dropout, name="dropout")(x)
     x = layers.Dense(n_classes, kernel_regularizer=reg, name="logits")(x)
     outputs = layers.Softmax(name="scores")(x)

@@ -1,0 +1,43 @@
+# The two commands of the README, and a few helpers. Each target sets up what it needs.
+PYTHON ?= python3
+DATA ?= $(or $(SER_EDGE_DATA),../shared/data)
+DEVICE_VENV ?= .venv-device
+DEV_VENV ?= .venv
+DEMO_CLIP ?= $(DATA)/ravdess/Actor_01/03-01-05-02-01-01-01.flac
+
+.PHONY: run test system-deps model bench clean
+
+# 1. Set up the device install (what a Pi gets) and run the main job on the shipped model.
+run: $(DEVICE_VENV)/.installed
+	$(DEVICE_VENV)/bin/ser-edge info
+	$(DEVICE_VENV)/bin/ser-edge classify $(DEMO_CLIP) $(DATA)/ravdess/Actor_02/03-01-04-01-01-01-02.flac
+	$(DEVICE_VENV)/bin/ser-edge listen --from-wav $(DEMO_CLIP)
+
+$(DEVICE_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(DEVICE_VENV)
+	$(DEVICE_VENV)/bin/pip install --quiet --upgrade pip
+	$(DEVICE_VENV)/bin/pip install --quiet ".[flac,mqtt]"
+	touch $@
+
+# 2. Set up everything the tests need (system packages, training stack) and run them.
+test: system-deps $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/python -m pytest
+
+$(DEV_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(DEV_VENV)
+	$(DEV_VENV)/bin/pip install --quiet --upgrade pip
+	$(DEV_VENV)/bin/pip install --quiet -e ".[train,mqtt,flac,mic,dev]"
+	touch $@
+
+system-deps:
+	bash scripts/install-system-deps
+
+# Retrain and convert the shipped default model (see models/MODEL_CARD.md).
+model: $(DEV_VENV)/.installed
+	bash scripts/make-default-model $(DATA)
+
+bench: $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/ser-edge bench
+
+clean:
+	rm -rf $(DEVICE_VENV) $(DEV_VENV) .cache build dist *.egg-info
