@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cliopts import GroupedHelpCommand, overrides_from, schema_options, source_overrides
 from .cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
 from .errors import SerEdgeError
+from .settings import SERVICE_CONFIG
 
 MODEL_HELP = "Model bundle folder (default: $SER_EDGE_MODEL or the shipped default)."
 
@@ -73,3 +75,90 @@ def classify(files: tuple[Path, ...], model: Path | None, as_json: bool, verbose
         for line in failures:
             click.echo(f"  {line}", err=True)
         sys.exit(1)
+
+
+# ----- listening ---------------------------------------------------------------------------------
+
+
+@main.command(cls=GroupedHelpCommand)
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help=f"TOML configuration file (the service uses {SERVICE_CONFIG}); flags override it.")
+@click.option("--stdin", "use_stdin", is_flag=True,
+              help="Read raw s16le mono PCM from stdin (rate: --stdin-rate); ends at end of stream.")
+@click.option("--show", is_flag=True,
+              help="Live view on stderr: level meter, speech gate, a bar per class, the decision. "
+                   "Events on stdout are off unless stdout is redirected or --stdout is given.")
+@verbosity_options
+@schema_options
+def listen(config_path: Path | None, use_stdin: bool, show: bool, verbose: int, quiet: bool, **options) -> None:
+    """Listen to a microphone, stdin or a file and emit events (JSON lines on stdout by default).
+
+    Sources: the microphone (default; --mic DEVICE), --stdin, or --from-wav PATH (as fast as
+    possible, or --realtime; exits 0 at the end of the file). SIGTERM/SIGINT stop cleanly
+    (exit 0), SIGHUP reloads --config. Configuration or model errors exit 78.
+    """
+    from .config import load_settings
+    from .daemon import Listener
+
+    setup_logging(verbose if show else verbose + 1, quiet)  # INFO by default: lifecycle lines for the journal
+    overrides = overrides_from(options)
+    source_overrides(use_stdin, overrides)
+    view = None
+    if show:
+        from .show import LiveView
+
+        view = LiveView()
+        if ("sinks", "stdout", "enabled") not in overrides and sys.stdout.isatty():
+            overrides[("sinks", "stdout", "enabled")] = False  # the view and JSON lines would share the screen
+    settings = load_settings(config_path, overrides)
+    sys.exit(Listener(settings, config_path=str(config_path) if config_path else None, overrides=overrides,
+                      view=view).run())
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per device.")
+def devices(as_json: bool) -> None:
+    """List audio input devices (index, name, channels, default rate) for --mic."""
+    from dataclasses import asdict
+
+    from .sources import list_input_devices
+
+    found = list_input_devices()
+    for d in found:
+        if as_json:
+            click.echo(json.dumps(asdict(d)))
+        else:
+            mark = "  (default)" if d.is_default else ""
+            click.echo(f"{d.index:>3}  {d.name}  [{d.channels} ch, {d.default_rate:g} Hz, {d.host_api}]{mark}")
+    if not found and not as_json:
+        click.echo("no audio input devices found", err=True)
+
+
+@main.group("config")
+def config_group() -> None:
+    """Check or print listener configuration files."""
+
+
+@config_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def config_check(file: Path) -> None:
+    """Validate FILE (keys, values, model, thresholds); print OK and the effective settings.
+
+    Exit status 78 with one line naming the key if it is invalid. Opens no device or connection.
+    """
+    from .config import load_settings, render
+    from .daemon import check_settings
+
+    settings = load_settings(file)
+    classifier = check_settings(settings)
+    click.echo(f"OK: {file} (model {classifier.bundle.model_id}, labels {', '.join(classifier.labels)})")
+    click.echo(render(settings), nl=False)
+
+
+@config_group.command("example")
+def config_example() -> None:
+    """Print every setting with its default and documentation, as TOML."""
+    from .config import render
+    from .settings import Settings
+
+    click.echo(render(Settings(), docs=True), nl=False)

@@ -1,0 +1,128 @@
+"""Render a bundle's model card (markdown) from its manifest, so the figures are never typed by hand.
+
+    python -m ser_convert.card models/default [--folds benchmarks/folds.json] > models/MODEL_CARD.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Optional
+
+from ser_edge.bundle import load_bundle
+
+
+def _pct(x: Optional[float]) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def _confusion_table(confusion: dict) -> list[str]:
+    labels = confusion["labels"]
+    lines = ["| true \\ predicted | " + " | ".join(labels) + " | recall |", "|---" * (len(labels) + 2) + "|"]
+    for label, row in zip(labels, confusion["matrix"]):
+        total = sum(row)
+        recall = row[labels.index(label)] / total if total else None
+        lines.append(f"| **{label}** | " + " | ".join(str(v) for v in row) + f" | {_pct(recall)} |")
+    return lines
+
+
+def _folds_section(folds: dict) -> list[str]:
+    rows = folds["folds"]
+    uars = [r["uar"] for r in rows]
+    mean = sum(uars) / len(uars)
+    sd = (sum((u - mean) ** 2 for u in uars) / max(1, len(uars) - 1)) ** 0.5
+    lines = [
+        "### The recipe, cross-validated over speakers", "",
+        f"`benchmarks/train_folds.py` trains the same recipe {len(rows)} times, each time holding out "
+        "different RAVDESS actors (never heard in training or early stopping), float model, clip level:", "",
+        "| fold | held-out actors | UAR | accuracy | macro-F1 | clips |", "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        actors = ", ".join(t.split(":")[1] for t in r["test"])
+        lines.append(f"| {r['fold']} | {actors} | {_pct(r['uar'])} | {_pct(r['accuracy'])} | {_pct(r['macro_f1'])} | {r['n']} |")
+    lines += ["", f"Mean UAR {_pct(mean)} (sd {100 * sd:.1f} points) on {folds.get('machine', '?')}, {folds.get('date', '')}.", ""]
+    return lines
+
+
+def render_card(bundle_dir: Path, folds: Optional[dict] = None) -> str:
+    bundle = load_bundle(bundle_dir)
+    m, p = bundle.manifest, bundle.params
+    metrics = m.get("metrics", {})
+    train = m.get("training_data", {})
+    size_kib = m["model"]["size_bytes"] / 1024
+    held_out = ", ".join(s.split(":")[1] for s in metrics.get("held_out_speakers", []))
+    lines = [
+        f"# Model card: {bundle.model_id}", "",
+        "The default model shipped with ser-edge (`models/default`). This card is generated from its "
+        "manifest by `python -m ser_convert.card`; regenerate the model and card with `make model`.", "",
+        "## Intended use",
+        "Prototypes and research on devices: estimating the emotion expressed in short stretches of "
+        "speech (a voice assistant's tone, a car's cabin, a call-centre desk), on the device, without a "
+        "cloud. Not for decisions about people (hiring, health, policing, surveillance), not for covert "
+        "monitoring, and not for commercial use (see Licence).", "",
+        "## Model",
+        f"- Labels (output order): {', '.join(bundle.labels)}.",
+        f"- Input: {p.window_ms / 1000:g} s windows of {p.n_mfcc} MFCCs ({p.n_mels} mel bands, "
+        f"{p.fmin_hz:g}-{p.mel_fmax_hz:g} Hz, {p.frame_ms:g} ms frames every {p.hop_ms:g} ms) at "
+        f"{p.sample_rate} Hz, each window normalised on its own ({p.normalisation}); tensor "
+        f"{m['input']['dtype']} {m['input']['shape']}.",
+        f"- A compact Conv1D, full-int8 TFLite: {size_kib:.1f} KiB, ops {', '.join(m['model'].get('ops', []))}.",
+        f"- Feature parameter hash {m['feature_params_hash']}; model sha256 {bundle.sha256}.", "",
+        "## Training data",
+    ]
+    for part in ("train", "validation", "test"):
+        info = train.get(part, {})
+        if info:
+            corpora = ", ".join(f"{k} {v}" for k, v in info.get("corpora", {}).items())
+            lines.append(f"- {part}: {info.get('clips')} clips ({corpora}); speakers {', '.join(info.get('speakers', []))}.")
+    lines += [
+        "", "RAVDESS actors 01-20 (speech, acted, North American English, 24 professional actors of whom "
+        "20 are available to us) and TESS (two Canadian English actresses aged 26 and 64). RAVDESS "
+        "`calm` is folded into `neutral`; TESS `pleasant surprise` is `surprised`.", "",
+        "## Results on held-out speakers",
+        f"The shipped model never heard RAVDESS actors {held_out}. Clip level (a clip's voiced "
+        "windows averaged):", "",
+        "| model | UAR | accuracy | macro-F1 | clips |", "|---|---|---|---|---|",
+    ]
+    for name in ("float", "int8"):
+        r = metrics.get(name)
+        if r:
+            lines.append(f"| {name} | {_pct(r['uar'])} | {_pct(r['accuracy'])} | {_pct(r['macro_f1'])} | {r['n']} |")
+    if metrics.get("int8"):
+        lines += ["", f"int8 and float agree on the top class for {_pct(metrics.get('top1_agreement'))} of "
+                  f"{metrics.get('windows')} held-out windows.", "",
+                  "Confusion matrix of the int8 model (rows: true label):", "",
+                  *_confusion_table(metrics["int8"]["confusion"]), "",
+                  "![confusion matrix (float model, held-out speakers)](default/confusion.png)", ""]
+    if folds:
+        lines += _folds_section(folds)
+    lines += [
+        "## Limitations",
+        "- Acted emotion, read sentences, studio recordings: spontaneous speech is subtler and mixed.",
+        "- English only, few speakers (22), North American accents; TESS's two speakers prove nothing "
+        "about unseen voices. Expect lower accuracy on other languages, children, older adults, "
+        "accents, far-field or noisy microphones.",
+        "- Seven categories do not describe every state; confidence is not calibrated probability.",
+        "- Accuracy on unseen speakers is modest (see above): treat outputs as weak, aggregated signals.", "",
+        "## Licence",
+        f"{m.get('licence', {}).get('model_use', '')}",
+    ]
+    for corpus, terms in m.get("licence", {}).get("training_data", {}).items():
+        lines.append(f"- {corpus}: {terms}")
+    lines += ["", "The code of ser-edge is Apache-2.0; this model is not: it inherits the data's "
+              "non-commercial terms."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="Render a model card from a bundle's manifest.")
+    ap.add_argument("bundle", type=Path)
+    ap.add_argument("--folds", type=Path, help="JSON written by benchmarks/train_folds.py --json")
+    args = ap.parse_args()
+    folds = json.loads(args.folds.read_text()) if args.folds else None
+    print(render_card(args.bundle, folds), end="")
+
+
+if __name__ == "__main__":
+    main()

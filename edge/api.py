@@ -1,0 +1,130 @@
+"""A small Python API for prototypes: classify clips, or listen to a stream of audio.
+
+    from ser_edge import api
+
+    result = api.classify("clip.wav")                  # a ClipResult: label, confidence, scores
+    result = api.classify(samples, sample_rate=48000)  # a float array, resampled as needed
+
+    for event in api.iter_events("long.flac"):         # typed events, as `ser-edge listen` emits
+        if event.type == "emotion":
+            print(event.label, event.confidence, event.start_s, event.end_s)
+
+    api.listen(api.microphone(), on_event=print)       # until Ctrl-C (or the source ends)
+
+A *source* is a file path, a NumPy array (with ``sample_rate``), ``api.microphone(...)`` (or
+the string "microphone"), any iterable of float blocks (with ``sample_rate``), or a ready
+`ser_edge.sources.Source`. ``model`` is a bundle folder, a loaded `Bundle`, or None for the
+default model; bundles are loaded once and reused.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
+
+import numpy as np
+
+from .bundle import Bundle
+from .events import Event, EventFactory
+from .pipeline import Pipeline
+from .recognizer import ClipResult, Recognizer
+from .settings import GateSettings, SmoothingSettings
+from .sources import ArraySource, FileSource, IterableSource, MicrophoneSource, Source
+
+__all__ = ["ClipResult", "Event", "classify", "iter_events", "listen", "microphone"]
+
+ModelArg = Union[str, "os.PathLike[str]", Bundle, None]
+SourceArg = Union[str, "os.PathLike[str]", np.ndarray, Iterable[np.ndarray], Source]
+MICROPHONE = "microphone"
+
+
+@functools.lru_cache(maxsize=4)
+def _recognizer(path: Optional[str]) -> Recognizer:
+    return Recognizer(path)
+
+
+def _loaded(model: ModelArg) -> Recognizer:
+    """A Recognizer (bundle, classifier, front end) for a model argument; cached unless a Bundle."""
+    if isinstance(model, Bundle):
+        return Recognizer(model)
+    return _recognizer(str(model) if model is not None else None)
+
+
+def classify(audio: Union[str, "os.PathLike[str]", np.ndarray], sample_rate: Optional[int] = None,
+             model: ModelArg = None) -> ClipResult:
+    """One decision for a whole clip: a file path, or float samples ((n,) or (n, channels)).
+
+    sample_rate: of the array, Hz (default: the model's rate); not used for files.
+    Raises AudioError for unreadable or too short audio, BundleError for a bad model.
+    """
+    recognizer = _loaded(model)
+    if isinstance(audio, np.ndarray):
+        return recognizer.classify_array(audio, sample_rate or recognizer.params.sample_rate)
+    return recognizer.classify_file(audio)
+
+
+def microphone(device: str | int = "", *, device_rate: int = 0, channels: int = 1, block_ms: int = 100,
+               sample_rate: Optional[int] = None) -> MicrophoneSource:
+    """A microphone source: device index or part of its name ("" = default). Needs ser-edge[mic]."""
+    rate = sample_rate or _loaded(None).params.sample_rate
+    return MicrophoneSource(rate, device=str(device), device_rate=device_rate, channels=channels, block_ms=block_ms)
+
+
+def as_source(source: SourceArg, rate: int, sample_rate: Optional[int] = None, *, realtime: bool = False) -> Source:
+    """The `Source` for a source argument (see the module doc), delivering at ``rate`` Hz."""
+    if isinstance(source, str) and source == MICROPHONE and not Path(source).exists():
+        return MicrophoneSource(rate)
+    if isinstance(source, (str, os.PathLike)):
+        return FileSource(source, rate, realtime=realtime)
+    if isinstance(source, np.ndarray):
+        return ArraySource(source, rate, rate=sample_rate or rate)
+    if all(hasattr(source, m) for m in ("open", "read", "close")):
+        return source  # type: ignore[return-value]
+    return IterableSource(source, rate, rate=sample_rate or rate)  # type: ignore[arg-type]
+
+
+def iter_events(source: SourceArg, *, sample_rate: Optional[int] = None, model: ModelArg = None,
+                gate: Optional[GateSettings] = None, smoothing: Optional[SmoothingSettings] = None,
+                status_interval_s: float = 0.0, device: Optional[str] = None,
+                realtime: bool = False) -> Iterator[Event]:
+    """Events (speech_start, emotion, speech_end, status) as the source is read, until it ends.
+
+    sample_rate: of an array or iterable source, Hz (default: the model's rate).
+    gate, smoothing: settings (defaults as `ser-edge listen`); status_interval_s: 0 = one
+    status event at the end only. realtime: pace a file like a live microphone.
+    A microphone never ends: stop iterating (or close the generator) to stop it.
+    """
+    recognizer = _loaded(model)
+    bundle = recognizer.bundle
+    factory = EventFactory(model_id=bundle.model_id, model_sha256=bundle.sha256, device=device)
+    pipeline = Pipeline(recognizer.classifier, events=factory, gate=gate, smoothing=smoothing,
+                        status_interval_s=status_interval_s)
+    src = as_source(source, pipeline.sample_rate, sample_rate, realtime=realtime)
+    src.open()
+    try:
+        while True:
+            block = src.read()
+            if block is None:
+                break
+            if block.samples.size or block.dropped:
+                yield from pipeline.push(block.samples, dropped=block.dropped)
+        yield from pipeline.finish()
+    finally:
+        src.close()
+
+
+def listen(source: SourceArg = MICROPHONE, *, on_event: Callable[[Event], Any], **options: Any) -> None:
+    """Call ``on_event(event)`` for every event until the source ends or Ctrl-C (which returns quietly).
+
+    Takes the same keyword options as `iter_events`.
+    """
+    events = iter_events(source, **options)
+    try:
+        for event in events:
+            on_event(event)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        events.close()

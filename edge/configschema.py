@@ -1,0 +1,141 @@
+"""The vocabulary of the configuration schema: one `Spec` per key, and its checks.
+
+Each key of a settings section is a dataclass field made with `opt`, whose metadata holds
+a `Spec`: the kind of value, its unit, its allowed range or choices, a one-line doc and
+the command-line flag that overrides it. The loader (`ser_edge.config`), the CLI flags and
+`ser-edge config check` all read the same specs, so a key, its flag and its message
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+#: kinds of values a key may hold
+KINDS = ("number", "int", "bool", "str", "choice", "str_list", "str_map", "number_map")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one key is checked and shown.
+
+    kind: one of `KINDS`; low/high: inclusive bounds for number and int keys (None = open);
+    choices: allowed strings for a choice key; unit: shown in messages (Hz, ms, s, dB, dBFS);
+    flag: the CLI flag ("" = none, None = derived from the key); secret: hidden when shown.
+    """
+
+    kind: str
+    doc: str
+    low: Optional[float] = None
+    high: Optional[float] = None
+    choices: tuple[str, ...] = ()
+    unit: str = ""
+    flag: Optional[str] = None
+    secret: bool = False
+
+    def allowed(self) -> str:
+        """What the key accepts, in words, for error messages."""
+        unit = f" {self.unit}" if self.unit else ""
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind in ("number", "int"):
+            what = "an integer" if self.kind == "int" else "a number"
+            if self.low is not None and self.high is not None:
+                return f"{what} from {self.low:g} to {self.high:g}{unit}"
+            if self.low is not None:
+                return f"{what} >= {self.low:g}{unit}"
+            return f"{what}{unit}"
+        return {
+            "bool": "true or false",
+            "str": "a string",
+            "str_list": "a list of strings",
+            "str_map": "a table of string values",
+            "number_map": "a table of numbers" + (f" from {self.low:g} to {self.high:g}" if self.low is not None else ""),
+        }[self.kind]
+
+
+def opt(default: Any, doc: str, kind: str = "number", **spec: Any) -> Any:
+    """A settings field with its `Spec`; lists and tables get a fresh default each time."""
+    meta = {"spec": Spec(kind=kind, doc=doc, **spec)}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def section(cls: type) -> Any:
+    """A field holding a whole sub-section (a settings dataclass)."""
+    return field(default_factory=cls, metadata={"section": cls})
+
+
+class Invalid(ValueError):
+    """A value does not fit its spec; the message says what is allowed."""
+
+
+def check(value: Any, spec: Spec) -> Any:
+    """The value normalised for its spec (ints become floats for number keys); Invalid if it does not fit."""
+    checker = _CHECKERS[spec.kind]
+    return checker(value, spec)
+
+
+def _number(value: Any, spec: Spec) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise Invalid(spec.allowed())
+    _bounds(value, spec)
+    return float(value)
+
+
+def _int(value: Any, spec: Spec) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(spec.allowed())
+    _bounds(value, spec)
+    return int(value)
+
+
+def _bounds(value: float, spec: Spec) -> None:
+    if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
+        raise Invalid(spec.allowed())
+
+
+def _bool(value: Any, spec: Spec) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(spec.allowed())
+    return value
+
+
+def _str(value: Any, spec: Spec) -> str:
+    if not isinstance(value, str):
+        raise Invalid(spec.allowed())
+    return value
+
+
+def _choice(value: Any, spec: Spec) -> str:
+    if not isinstance(value, str) or value not in spec.choices:
+        raise Invalid(spec.allowed())
+    return value
+
+
+def _str_list(value: Any, spec: Spec) -> list[str]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise Invalid(spec.allowed())
+    return list(value)
+
+
+def _str_map(value: Any, spec: Spec) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise Invalid(spec.allowed())
+    return {str(k): v for k, v in value.items()}
+
+
+def _number_map(value: Any, spec: Spec) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise Invalid(spec.allowed())
+    inner = Spec(kind="number", doc=spec.doc, low=spec.low, high=spec.high, unit=spec.unit)
+    return {str(k): _number(v, inner) for k, v in value.items()}
+
+
+_CHECKERS = {
+    "number": _number, "int": _int, "bool": _bool, "str": _str, "choice": _choice,
+    "str_list": _str_list, "str_map": _str_map, "number_map": _number_map,
+}

@@ -1,0 +1,294 @@
+"""`ser-edge listen`: source -> pipeline -> sinks, as a foreground process or a systemd service.
+
+Settings are built once at start; `Runtime` holds what they make (classifier, event
+factory, sinks, pipeline, clip recorder). The main loop reads a block (waiting at most a
+quarter second), pushes it through the pipeline and hands the events on.
+
+Signals (handled between blocks, never inside one):
+* SIGTERM / SIGINT: finish the pipeline (a speech_end if speech is open, a final status),
+  flush and close the sinks, exit 0; bounded by the sinks' close timeouts (1 s by default).
+* SIGHUP: read the configuration file again with the same flags. Invalid: an error is logged
+  and the old configuration keeps running. Valid: only what changed is rebuilt, between two
+  blocks, so no event is lost; the audio clock continues.
+
+systemd (`ser_edge.sdnotify`): READY=1 once the model, sinks and source are up; RELOADING=1
+and READY=1 around a reload; STOPPING=1 at exit; STATUS= lines on source faults, emotions
+and status events; WATCHDOG=1 from this loop while audio went through the pipeline within
+``audio.stall_timeout_s``, or while a failed source is being reopened (a handled, logged
+fault): a hung loop or a silent open source stops the pings. Configuration and model errors
+raise ConfigError/BundleError (exit status 78: systemd does not restart).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from typing import IO, Any, Optional, Sequence
+
+from .classifier import Classifier
+from .clips import ClipRecorder
+from .config import load_settings
+from .errors import ConfigError, SerEdgeError
+from .events import EmotionEvent, Event, EventFactory, StatusEvent
+from .outputs import build_sinks, describe_event, failures
+from .pipeline import Pipeline, as_classifier
+from .sdnotify import Notifier
+from .settings import Settings
+from .sinks import MultiSink
+from .sources import ResilientSource, make_source
+
+log = logging.getLogger(__name__)
+
+#: what each kind of rebuild depends on (top-level settings fields)
+PIPELINE_KEYS = ("device", "status_interval_s", "model", "gate", "smoothing")
+SINK_KEYS = ("device", "model", "sinks")
+#: how long start-up waits for network sinks (MQTT) to connect, s
+CONNECT_WAIT_S = 2.0
+
+
+@dataclass
+class Runtime:
+    """What one set of settings builds."""
+
+    settings: Settings
+    classifier: Classifier
+    factory: EventFactory
+    sinks: MultiSink
+    pipeline: Pipeline
+    clips: Optional[ClipRecorder]
+
+
+class Listener:
+    """Runs one listening session; `run` returns the exit status."""
+
+    def __init__(self, settings: Settings, *, config_path: Optional[str] = None,
+                 overrides: Optional[dict] = None, notifier: Optional[Notifier] = None,
+                 view: Any = None, stdout: Optional[IO[str]] = None) -> None:
+        self.settings = settings
+        self.config_path, self.overrides = config_path, overrides or {}
+        self.notifier = notifier or Notifier()
+        self.view, self._stdout = view, stdout
+        self._stop = self._reload = False
+        self._last_audio = 0.0
+        self._last_ping = 0.0
+        self._emotions = 0
+        self.rt: Optional[Runtime] = None
+        self.source: Optional[ResilientSource] = None
+
+    # ----- building ----------------------------------------------------------------------------
+    def _core(self, s: Settings, old: Optional[Runtime]) -> tuple[Classifier, EventFactory, Pipeline]:
+        """Classifier, event factory and pipeline for ``s``, reusing from ``old`` what did not change.
+
+        Builds new objects only; a failure (BundleError, ConfigError) leaves ``old`` running.
+        """
+        if old is not None and _same(old.settings, s, PIPELINE_KEYS):
+            return old.classifier, old.factory, old.pipeline
+        if old is not None and old.settings.model == s.model:
+            classifier = old.classifier
+        else:
+            classifier = as_classifier(s.model.path or None, threads=s.model.threads)
+        device = s.device or socket.gethostname()
+        if old is not None and old.factory.device == device and old.classifier is classifier:
+            factory = old.factory  # the sequence number continues
+        else:
+            bundle = classifier.bundle
+            factory = EventFactory(model_id=bundle.model_id, model_sha256=bundle.sha256, device=device)
+        pipeline = Pipeline(classifier, events=factory, gate=s.gate, smoothing=s.smoothing,
+                            status_interval_s=s.status_interval_s, status_extra=self._status_extra,
+                            start_sample=0 if old is None else old.pipeline.end_sample)
+        return classifier, factory, pipeline
+
+    def _sinks(self, s: Settings, classifier: Classifier) -> MultiSink:
+        sinks = build_sinks(s.sinks, device=s.device or socket.gethostname(), model_id=classifier.bundle.model_id,
+                            stdout=self._stdout)
+        for sink in sinks.sinks:
+            # a short file may end before the broker connection is up: give it a moment at start
+            wait = getattr(sink, "wait_connected", None)
+            if wait is not None and not wait(CONNECT_WAIT_S):
+                log.warning("%s sink not connected after %.0f s; its events wait in its queue",
+                            sink.name, CONNECT_WAIT_S)
+        return sinks
+
+    def _start(self) -> None:
+        classifier, factory, pipeline = self._core(self.settings, None)
+        sinks = self._sinks(self.settings, classifier)
+        try:
+            clips = self._clips(self.settings, pipeline)
+            self.rt = Runtime(self.settings, classifier, factory, sinks, pipeline, clips)
+            self.source = self._open_source(self.settings, pipeline.sample_rate)
+        except BaseException:
+            sinks.close()
+            raise
+
+    @staticmethod
+    def _clips(s: Settings, pipeline: Pipeline) -> Optional[ClipRecorder]:
+        if not s.clips.dir:
+            return None
+        return ClipRecorder(s.clips, pipeline.sample_rate, start_sample=pipeline.end_sample)
+
+    def _open_source(self, s: Settings, rate: int) -> ResilientSource:
+        source = ResilientSource(make_source(s.audio, rate), min_s=s.audio.reopen_min_s, max_s=s.audio.reopen_max_s,
+                                 on_change=self._source_changed)
+        source.open()
+        return source
+
+    # ----- running -----------------------------------------------------------------------------
+    def run(self) -> int:
+        """Listen until the source ends or SIGTERM/SIGINT; return the exit status (0)."""
+        self._start()
+        assert self.rt is not None and self.source is not None
+        previous = self._install_signals()
+        try:
+            self.notifier.ready(f"listening: {self.source.name}")
+            log.info("listening: %s, model %s, device %s", self.source.name, self.rt.classifier.bundle.model_id,
+                     self.rt.factory.device)
+            self._loop()
+        finally:
+            self._shutdown()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0
+
+    def _loop(self) -> None:
+        assert self.rt is not None and self.source is not None
+        while not self._stop:
+            if self._reload:
+                self._reload = False
+                self.reload()
+            block = self.source.read()
+            if block is None:
+                log.info("end of audio: %s", self.source.name)
+                return
+            if block.samples.size or block.dropped:
+                if self.rt.clips is not None:
+                    self.rt.clips.add(block.samples)  # first: this block's events may need its audio
+                self._dispatch(self.rt.pipeline.push(block.samples, dropped=block.dropped))
+                self._last_audio = time.monotonic()
+            if self.view is not None:
+                self.view.update(self.rt.pipeline)
+            self._watchdog()
+
+    def _dispatch(self, events: Sequence[Event]) -> None:
+        rt = self.rt
+        assert rt is not None
+        for event in events:
+            rt.sinks.emit(event)
+            if rt.clips is not None:
+                rt.clips.on_event(event)
+            if isinstance(event, EmotionEvent):
+                self._emotions += 1
+                self.notifier.status(f"{describe_event(event)}; {self._emotions} emotion(s) so far")
+            elif isinstance(event, StatusEvent):
+                self.notifier.status(describe_event(event))
+        if self.view is not None:
+            for event in events:
+                self.view.on_event(event)
+
+    def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval_s
+        if interval is None or self.source is None:
+            return
+        now = time.monotonic()
+        flowing = now - self._last_audio < self.settings.audio.stall_timeout_s
+        if (flowing or self.source.recovering) and now - self._last_ping >= interval:
+            self.notifier.watchdog()
+            self._last_ping = now
+
+    def _shutdown(self) -> None:
+        self.notifier.stopping()
+        rt = self.rt
+        if rt is not None:
+            try:
+                self._dispatch(rt.pipeline.finish())
+                if self.view is not None:
+                    self.view.update(rt.pipeline, force=True)  # the final state stays on screen
+            finally:
+                rt.sinks.close()
+        if self.source is not None:
+            self.source.close()
+
+    # ----- reloading ---------------------------------------------------------------------------
+    def reload(self) -> bool:
+        """Re-read the configuration file (with the same flags); True if the new one runs."""
+        assert self.rt is not None and self.source is not None
+        self.notifier.reloading()
+        try:
+            new = load_settings(self.config_path, self.overrides)
+            changed = [k for k in Settings.__dataclass_fields__ if getattr(new, k) != getattr(self.settings, k)]
+            if changed:
+                self._apply(new, changed)
+        except SerEdgeError as exc:
+            log.error("reload failed, keeping the running configuration: %s", exc)
+            self.notifier.ready("reload failed; running the previous configuration")
+            return False
+        log.info("configuration reloaded from %s (%s)", self.config_path or "flags",
+                 "changed: " + ", ".join(changed) if changed else "no changes")
+        self.notifier.ready(f"listening: {self.source.name}")
+        return True
+
+    def _apply(self, new: Settings, changed: list[str]) -> None:
+        """Switch to ``new``: build first (errors keep the old), then finish and swap."""
+        old = self.rt
+        assert old is not None and self.source is not None
+        classifier, factory, pipeline = self._core(new, old)
+        clips = self._clips(new, pipeline) if new.clips != old.settings.clips or pipeline is not old.pipeline \
+            else old.clips
+        if pipeline is not old.pipeline:
+            self._dispatch(old.pipeline.finish())  # close the open utterance under the old settings
+        sinks = old.sinks
+        if not _same(old.settings, new, SINK_KEYS):
+            old.sinks.close()  # first: a new MQTT client may share the old one's id
+            try:
+                sinks = self._sinks(new, classifier)
+            except SerEdgeError as exc:
+                log.error("reload: cannot build the new outputs (%s); reopening the previous ones", exc)
+                sinks = self._sinks(old.settings, old.classifier)
+                new = dataclasses.replace(new, sinks=old.settings.sinks)
+        self.rt = Runtime(new, classifier, factory, sinks, pipeline, clips)
+        self.settings = new
+        if "audio" in changed:
+            self.source.close()
+            self.source = self._open_source(new, pipeline.sample_rate)
+
+    # ----- helpers -----------------------------------------------------------------------------
+    def _status_extra(self) -> dict:
+        extra: dict = {}
+        if self.rt is not None:
+            extra["sink_failures"] = failures(self.rt.sinks)
+        if self.source is not None:
+            extra["source_faults"] = self.source.failures
+        return extra
+
+    def _source_changed(self, state: str) -> None:
+        self.notifier.status(f"audio source {state}")
+
+    def _install_signals(self) -> dict:
+        def stop(signum: int, frame: Any) -> None:
+            self._stop = True
+
+        def reload(signum: int, frame: Any) -> None:
+            self._reload = True
+
+        handlers = {signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: reload}
+        return {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+
+
+
+
+def _same(a: Settings, b: Settings, keys: Sequence[str]) -> bool:
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+def check_settings(s: Settings) -> Classifier:
+    """What `config check` verifies beyond the keys: the model loads and the per-label
+    thresholds and gate settings fit it. Opens no device and no connection."""
+    classifier = as_classifier(s.model.path or None, threads=s.model.threads)
+    try:
+        Pipeline(classifier, gate=s.gate, smoothing=s.smoothing, status_interval_s=s.status_interval_s)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (model {classifier.bundle.model_id})") from None
+    return classifier

@@ -1,0 +1,266 @@
+"""From samples to events: the listening pipeline, a pure core (no clock reads but one
+injected for latency, no I/O, no sleeping).
+
+Audio is cut into hops of ``hop_length`` samples (10 ms). The streaming MFCC and the voice
+gate run in step, one MFCC frame and one speech flag per hop, indexed exactly as training
+indexes them (`ser_edge.windows`). Hop ``j`` is processed once both its frame and its flag
+exist; processing is therefore identical for any block sizes. For hop ``j``:
+
+1. **Gate transitions.** The flag turning on emits ``speech_start`` at the hop's start; turning
+   off (after the gate's hangover) emits ``speech_end`` and resets the smoother, so one
+   utterance never colours the next. ``start_s`` is up to the gate's onset late.
+2. **Windows.** Every ``window_hop_frames`` frames a window of ``window_frames`` frames ends at
+   hop ``j``. It is classified only if the gate is open at its last hop and at least
+   ``min_voiced`` of its hops are speech (`voiced_fraction`, as training counts it); then it
+   is normalised (`normalise_window`), scored by the int8 model and fed to the smoother,
+   whose decisions become ``emotion`` events. Silence and steady noise keep the gate shut,
+   so they are never classified.
+3. **Status.** Every ``status_interval_s`` of audio, a ``status`` event: uptime (s, from the
+   injected clock), audio processed and dropped (s), windows classified, per-window latency
+   p50/p95/max (ms: normalisation, int8 inference and smoothing) since the last status, and in
+   ``extra`` the real-time factor ``rtf`` (processing seconds per audio second, MFCC and gate
+   included) and whether speech is open.
+
+Events come out in the order of the audio time at which each becomes known: a
+speech_start's ``start_s``, an emotion's or speech_end's ``end_s``, a status's ``audio_s``
+(an emotion's ``start_s`` is its first window's start, which may precede the gate opening).
+Times are audio seconds from the sample count (``start_sample`` allows a continued stream).
+Dropped audio is counted (reported in status) but not inserted: time stamps count the
+samples processed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Mapping, Optional, Union
+
+import numpy as np
+
+from .bundle import Bundle, load_bundle
+from .classifier import Classifier
+from .errors import AudioError
+from .events import Event, EventFactory
+from .mfcc import MfccExtractor
+from .models import default_bundle_path
+from .settings import GateSettings, SmoothingSettings
+from .smoothing import Smoother
+from .vad import LEVEL_FLOOR_DB, VoiceGate
+from .windows import normalise_window, voiced_fraction
+
+ModelLike = Union[Classifier, Bundle, str, "os.PathLike[str]", None]
+
+
+def as_classifier(model: ModelLike, *, threads: int = 1) -> Classifier:
+    """A Classifier from a Classifier, a Bundle, a bundle folder or None (the default model)."""
+    if isinstance(model, Classifier):
+        return model
+    if not isinstance(model, Bundle):
+        model = load_bundle(model if model is not None and str(model) else default_bundle_path())
+    return Classifier(model, num_threads=threads)
+
+
+def level_dbfs(samples: np.ndarray) -> float:
+    """Mean-square level of float samples, dBFS (0 dBFS = mean square 1), floored at -120."""
+    if samples.size == 0:
+        return LEVEL_FLOOR_DB
+    mean_square = float(np.mean(np.square(samples, dtype=np.float64)))
+    return max(LEVEL_FLOOR_DB, 10.0 * np.log10(mean_square + 1e-20))
+
+
+class Pipeline:
+    """Samples in (float32 mono at the model rate), typed events out."""
+
+    def __init__(
+        self,
+        model: ModelLike = None,
+        *,
+        events: Optional[EventFactory] = None,
+        gate: Optional[GateSettings] = None,
+        smoothing: Optional[SmoothingSettings] = None,
+        status_interval_s: float = 60.0,
+        start_sample: int = 0,
+        clock: Callable[[], float] = time.perf_counter,
+        status_extra: Optional[Callable[[], Mapping[str, Any]]] = None,
+    ) -> None:
+        """Build the front end, gate, classifier and smoother (ConfigError/BundleError if invalid).
+
+        Args:
+            model: Classifier, Bundle, bundle folder or None (the default model).
+            events: stamps events; default: one for this model and the host name.
+            gate, smoothing: settings (defaults: `GateSettings()`, `SmoothingSettings()`).
+            status_interval_s: a status event every this much audio, s; 0 = none but at `finish`.
+            start_sample: audio time of the first sample, in samples (to continue a stream).
+            clock: seconds, monotonic; used only for latency and uptime in status events.
+            status_extra: called for further scalar readings to put into status events.
+        """
+        self.classifier = as_classifier(model)
+        self.params = self.classifier.bundle.params
+        self.labels = self.classifier.labels
+        bundle = self.classifier.bundle
+        self.events = events or EventFactory(model_id=bundle.model_id, model_sha256=bundle.sha256)
+        gate = gate or GateSettings()
+        self.min_voiced = gate.min_voiced
+        self._gate = VoiceGate.from_params(self.params, **gate.gate_kwargs())
+        self._smoother = Smoother(**(smoothing or SmoothingSettings()).smoother_kwargs(self.labels))
+        self._mfcc = MfccExtractor(self.params).stream()
+        self._clock, self._status_extra = clock, status_extra
+        self._started = clock()
+        self._hop, self._rate = self.params.hop_length, self.params.sample_rate
+        self._offset = int(start_sample)
+        self._status_hops = int(round(status_interval_s * self._rate / self._hop)) if status_interval_s > 0 else 0
+        self._frames = np.zeros((0, self.params.n_mfcc), np.float32)
+        self._flags = np.zeros(0, bool)
+        self._base = 0  # hop index of row 0 of both buffers
+        self._next = 0  # next hop to process
+        self._speech_start: Optional[int] = None  # hop where the current speech began
+        self._latencies: list[float] = []  # ms, since the last status
+        self._busy_s = 0.0
+        self._finished = False
+        self.samples_in = 0
+        self.samples_dropped = 0
+        self.windows_classified = 0
+        self.level_db = LEVEL_FLOOR_DB  # of the last block, for meters
+        self.last_scores: Optional[dict[str, float]] = None  # of the last classified window
+        self.last_emotion: Optional[Event] = None
+
+    # ----- public ----------------------------------------------------------------------------
+    @property
+    def sample_rate(self) -> int:
+        """The rate `push` expects, Hz (the model's)."""
+        return self._rate
+
+    @property
+    def speaking(self) -> bool:
+        """The gate's state at the last processed hop."""
+        return self._speech_start is not None
+
+    @property
+    def end_sample(self) -> int:
+        """Audio time at the end of what was pushed, in samples (``start_sample`` included)."""
+        return self._offset + self.samples_in
+
+    @property
+    def audio_s(self) -> float:
+        """Audio time at the end of what was pushed, s."""
+        return (self._offset + self.samples_in) / self._rate
+
+    def push(self, samples: np.ndarray, *, dropped: int = 0) -> list[Event]:
+        """Feed float mono samples at `sample_rate`, shape (n,); return the events they complete.
+
+        ``dropped``: samples lost before this block (at the model rate), counted for status.
+        """
+        if self._finished:
+            raise RuntimeError("Pipeline.push after finish()")
+        x = _mono_float32(samples)
+        start = self._clock()
+        self.samples_in += x.size
+        self.samples_dropped += max(0, int(dropped))
+        if x.size:
+            self.level_db = level_dbfs(x)
+        frames, flags = self._mfcc.push(x), self._gate.push(x)
+        self._frames = np.concatenate([self._frames, frames]) if frames.size else self._frames
+        self._flags = np.concatenate([self._flags, flags]) if flags.size else self._flags
+        ready = self._base + min(len(self._frames), len(self._flags))
+        out = [e for j in range(self._next, ready) for e in self._tick(j, windows=True)]
+        self._next = ready
+        self._trim()
+        self._busy_s += self._clock() - start
+        return out
+
+    def finish(self) -> list[Event]:
+        """End of stream: the last gate transitions, a speech_end if speech is open, a final status."""
+        if self._finished:
+            return []
+        last = self._base + len(self._flags)
+        out = [e for j in range(self._next, last) for e in self._tick(j, windows=False)]
+        self._next = last
+        if self._speech_start is not None:
+            out.append(self._end_speech(self._offset + self.samples_in))
+        out.append(self._status(self.audio_s))
+        self._finished = True
+        return out
+
+    # ----- per hop -----------------------------------------------------------------------------
+    def _tick(self, j: int, *, windows: bool) -> list[Event]:
+        out: list[Event] = []
+        flag = bool(self._flags[j - self._base])
+        if flag and self._speech_start is None:
+            self._speech_start = j
+            out.append(self.events.speech_start(start_s=self._t((self._offset + j * self._hop))))
+        elif not flag and self._speech_start is not None:
+            out.append(self._end_speech(self._offset + j * self._hop))
+        first = j - self.params.window_frames + 1
+        if windows and flag and first >= 0 and first % self.params.window_hop_frames == 0:
+            event = self._window(first)
+            if event is not None:
+                out.append(event)
+        if windows and self._status_hops and (j + 1) % self._status_hops == 0:
+            out.append(self._status(self._t(self._offset + (j + 1) * self._hop)))
+        return out
+
+    def _window(self, first: int) -> Optional[Event]:
+        """Classify the window starting at hop ``first`` if voiced enough; an emotion event if decided."""
+        p = self.params
+        if voiced_fraction(self._flags, first - self._base, p) < self.min_voiced:
+            return None
+        start = self._clock()
+        rows = self._frames[first - self._base: first - self._base + p.window_frames]
+        scores = self.classifier.scores(normalise_window(rows, p))
+        start_s = self._t(self._offset + first * self._hop)
+        end_s = self._t(self._offset + (first + p.window_frames - 1) * self._hop + p.frame_length)
+        decision = self._smoother.update(scores, start_s, end_s)
+        self._latencies.append(1000.0 * (self._clock() - start))
+        self.windows_classified += 1
+        self.last_scores = {k: float(v) for k, v in zip(self.labels, scores)}
+        if decision is None:
+            return None
+        self.last_emotion = self.events.emotion(label=decision.label, confidence=decision.confidence,
+                                                scores=decision.scores, start_s=decision.start_s,
+                                                end_s=decision.end_s)
+        return self.last_emotion
+
+    def _end_speech(self, end_sample: int) -> Event:
+        start = self._offset + (self._speech_start or 0) * self._hop
+        self._speech_start = None
+        self._smoother.reset()
+        self.last_scores = None
+        return self.events.speech_end(start_s=self._t(start), end_s=self._t(max(start, end_sample)))
+
+    def _status(self, audio_s: float) -> Event:
+        lat = np.array(self._latencies) if self._latencies else None
+        self._latencies = []
+        processed_s = self.samples_in / self._rate
+        extra: dict[str, Any] = {"rtf": round(self._busy_s / processed_s, 4) if processed_s else 0.0,
+                                 "speaking": self.speaking}
+        if self._status_extra is not None:
+            extra.update(self._status_extra())
+        return self.events.status(
+            uptime_s=self._clock() - self._started, audio_s=audio_s,
+            audio_dropped_s=self.samples_dropped / self._rate, windows_classified=self.windows_classified,
+            latency_p50_ms=None if lat is None else float(np.percentile(lat, 50)),
+            latency_p95_ms=None if lat is None else float(np.percentile(lat, 95)),
+            latency_max_ms=None if lat is None else float(lat.max()), extra=extra)
+
+    # ----- helpers -------------------------------------------------------------------------------
+    def _t(self, sample: int) -> float:
+        return sample / self._rate
+
+    def _trim(self) -> None:
+        """Drop frames and flags no future window needs (keeps window_frames - 1 behind `_next`)."""
+        keep_from = max(self._base, self._next - self.params.window_frames + 1)
+        cut = keep_from - self._base
+        if cut > 0:
+            self._frames, self._flags = self._frames[cut:], self._flags[cut:]
+            self._base = keep_from
+
+
+def _mono_float32(samples: np.ndarray) -> np.ndarray:
+    x = np.asarray(samples)
+    if x.ndim == 2 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 1:
+        raise AudioError(f"pipeline: expected mono samples of shape (n,), got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise AudioError(f"pipeline: expected float samples in [-1, 1], got dtype {x.dtype}")
+    return x.astype(np.float32, copy=False)

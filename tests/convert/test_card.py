@@ -1,0 +1,20 @@
+"""The model card is rendered from the manifest, figures included."""
+
+from __future__ import annotations
+
+import json
+
+from ser_convert.card import render_card
+
+
+def test_card_carries_the_manifest_figures(tiny_bundle):
+    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
+    card = render_card(tiny_bundle, folds={"machine": "test", "date": "2026-11-21", "folds": [
+        {"fold": 0, "test": ["ravdess:04"], "uar": 0.5, "accuracy": 0.5, "macro_f1": 0.4, "n": 30},
+        {"fold": 1, "test": ["ravdess:03"], "uar": 0.3, "accuracy": 0.3, "macro_f1": 0.2, "n": 30}]})
+    assert f"{100 * manifest['metrics']['int8']['uar']:.1f} %" in card
+    assert manifest["model"]["sha256"] in card
+    assert "Non-commercial use only" in card and "CC BY-NC-SA 4.0" in card  # tiny data: RAVDESS only
+    assert "never heard RAVDESS actors 04" in card
+    assert "Mean UAR 40.0 % (sd 14.1 points)" in card
+    assert "| **neutral** |" in card
