@@ -39,10 +39,10 @@ import numpy as np
 
 from .bundle import Bundle, load_bundle
 from .classifier import Classifier
-from .errors import AudioError
 from .events import Event, EventFactory
 from .mfcc import MfccExtractor
 from .models import default_bundle_path
+from .samples import as_mono_float32
 from .settings import GateSettings, SmoothingSettings
 from .smoothing import Smoother
 from .vad import LEVEL_FLOOR_DB, VoiceGate
@@ -152,7 +152,7 @@ class Pipeline:
         """
         if self._finished:
             raise RuntimeError("Pipeline.push after finish()")
-        x = _mono_float32(samples)
+        x = as_mono_float32(samples, "pipeline")
         start = self._clock()
         self.samples_in += x.size
         self.samples_dropped += max(0, int(dropped))
@@ -253,14 +253,3 @@ class Pipeline:
         if cut > 0:
             self._frames, self._flags = self._frames[cut:], self._flags[cut:]
             self._base = keep_from
-
-
-def _mono_float32(samples: np.ndarray) -> np.ndarray:
-    x = np.asarray(samples)
-    if x.ndim == 2 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.ndim != 1:
-        raise AudioError(f"pipeline: expected mono samples of shape (n,), got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise AudioError(f"pipeline: expected float samples in [-1, 1], got dtype {x.dtype}")
-    return x.astype(np.float32, copy=False)

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from .errors import AudioError, ConfigError
+from .errors import ConfigError
+from .samples import as_mono_float32
 
 if TYPE_CHECKING:
     from .params import FeatureParams
@@ -140,7 +141,7 @@ class VoiceGate:
         Returns:
             bool array, shape (hops completed,): True where the hop is speech.
         """
-        x = _as_mono_float32(samples)
+        x = as_mono_float32(samples, "voice gate")
         buf = np.concatenate([self._pending, x]) if self._pending.size else x
         n_hops = buf.size // self.hop_length
         self._pending = buf[n_hops * self.hop_length:].copy()
@@ -192,17 +193,6 @@ class VoiceGate:
             if self._run >= self._onset_hops:
                 self.speaking, self._quiet = True, 0
         return self.speaking
-
-
-def _as_mono_float32(samples: np.ndarray) -> np.ndarray:
-    x = np.asarray(samples)
-    if x.ndim == 2 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.ndim != 1:
-        raise AudioError(f"voice gate: expected mono samples of shape (n,), got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise AudioError(f"voice gate: expected float samples in [-1, 1], got dtype {x.dtype}")
-    return x.astype(np.float32, copy=False)
 
 
 def _unit_rms_hann(n: int) -> np.ndarray:
