@@ -53,6 +53,7 @@ def main() -> None:
         results.append({"fold": i, "test": test, "validation": validation, "epochs": len(history["loss"]),
                         "features_s": round(prep_s, 1), "total_s": round(total_s, 1), **report})
         recall = ", ".join(f"{k} {v:.2f}" for k, v in report["per_class_recall"].items() if v is not None)
+        _write(args.json_out, results)
         print(f"fold {i} test {','.join(t.split(':')[1] for t in test)}: UAR {report['uar']:.3f} "
               f"acc {report['accuracy']:.3f} F1 {report['macro_f1']:.3f} ({report['n']} clips, {len(history['loss'])} epochs, "
               f"features {prep_s:.0f} s, total {total_s:.0f} s) | {recall}", flush=True)
@@ -60,9 +61,13 @@ def main() -> None:
     print(f"mean UAR {uars.mean():.3f} +- {uars.std(ddof=1) if len(uars) > 1 else 0:.3f} over {len(uars)} fold(s), "
           f"mean accuracy {np.mean([r['accuracy'] for r in results]):.3f}, "
           f"mean macro-F1 {np.mean([r['macro_f1'] for r in results]):.3f}")
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(),
-                                                   "date": time.strftime("%Y-%m-%d"), "folds": results}, indent=2))
+
+
+def _write(path: str, results: list[dict]) -> None:
+    """Written after every fold, so a long run that is stopped keeps what it measured."""
+    if path:
+        Path(path).write_text(json.dumps({"machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                                          "date": time.strftime("%Y-%m-%d"), "folds": results}, indent=2))
 
 
 if __name__ == "__main__":
