@@ -72,12 +72,14 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
 @click.option("--depth", default=3, show_default=True, help="Conv blocks.")
 @click.option("--copies", default=None, type=int, help="Augmented copies per training clip (default from the augment config).")
 @click.option("--no-augment", is_flag=True, help="Train on clean clips without SpecAugment masks.")
+@click.option("--augment", "augment_file", type=click.Path(path_type=Path, exists=True),
+              help="JSON of augmentation settings to override (e.g. {\"pitch_p\": 0}); see train/augment.py.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--cache", "cache_dir", default=".cache/features", show_default=True, type=click.Path(path_type=Path))
 @click.option("--params", "params_file", type=click.Path(path_type=Path, exists=True), help="JSON of feature parameters to override.")
 @verbosity_options
 def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, epochs, patience, batch_size,
-        learning_rate, width, depth, copies, no_augment, seed, cache_dir, params_file, verbose, quiet) -> None:
+        learning_rate, width, depth, copies, no_augment, augment_file, seed, cache_dir, params_file, verbose, quiet) -> None:
     """Train a compact Conv1D on DATA_DIRS and write a run folder with metrics and plots."""
     from .augment import AugmentConfig
     from .fit import TrainConfig, fit as run_fit
@@ -88,6 +90,8 @@ def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, epoch
     if params_file:
         params = FeatureParams.from_dict({**params.to_dict(), **json.loads(params_file.read_text())}, source=str(params_file))
     augment = AugmentConfig.off() if no_augment else AugmentConfig.default()
+    if augment_file:
+        augment = AugmentConfig.from_dict({**augment.to_dict(), **json.loads(augment_file.read_text())}, source=str(augment_file))
     if copies is not None:
         augment = augment.replace(copies=copies)
     config = TrainConfig(
