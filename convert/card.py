@@ -45,6 +45,21 @@ def _folds_section(folds: dict) -> list[str]:
     return lines
 
 
+def _targets_section(m: dict, metrics: dict, size_kib: float) -> list[str]:
+    """The project's targets for the shipped model, each marked met or not, from the manifest."""
+    int8, flt = metrics.get("int8") or {}, metrics.get("float") or {}
+    drop = (flt.get("uar", 0) - int8.get("uar", 0)) * 100
+    rows = [
+        ("model file at most 100 KB", f"{m['model']['size_bytes'] / 1000:.1f} KB", m["model"]["size_bytes"] <= 100_000),
+        ("int8 UAR on unseen RAVDESS speakers at least 65 %", _pct(int8.get("uar")), int8.get("uar", 0) >= 0.65),
+        ("int8 at most 1 point below float", f"{drop:.1f} points below", drop <= 1.0),
+        ("int8/float top-1 agreement at least 97 %", _pct(metrics.get("top1_agreement")), metrics.get("top1_agreement", 0) >= 0.97),
+    ]
+    lines = ["## Targets", "", "| target | this model | met |", "|---|---|---|"]
+    lines += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in rows]
+    return lines + [""]
+
+
 def render_card(bundle_dir: Path, folds: Optional[dict] = None) -> str:
     bundle = load_bundle(bundle_dir)
     m, p = bundle.manifest, bundle.params
@@ -97,6 +112,7 @@ def render_card(bundle_dir: Path, folds: Optional[dict] = None) -> str:
                   "![confusion matrix (float model, held-out speakers)](default/confusion.png)", ""]
     if folds:
         lines += _folds_section(folds)
+    lines += _targets_section(m, metrics, size_kib)
     lines += [
         "## Limitations",
         "- Acted emotion, read sentences, studio recordings: spontaneous speech is subtler and mixed.",

@@ -18,7 +18,7 @@ def _line(name: str, r: dict) -> str:
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Bundle folder to write.")
 @click.option("--id", "model_id", default=None, help="Model id for the manifest.")
-@click.option("--calibration", default=500, show_default=True, help="Training windows used to calibrate quantization.")
+@click.option("--calibration", default=2000, show_default=True, help="Clean training windows used to calibrate quantization.")
 @verbosity_options
 def main(run_dir: Path, out_dir: Path, model_id: str | None, calibration: int, verbose: int, quiet: bool) -> None:
     """Convert RUN_DIR (from `ser-train fit`) to OUT/model.tflite + OUT/manifest.json.

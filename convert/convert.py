@@ -24,14 +24,15 @@ from .quantize import representative_windows, tensor_details, to_int8_tflite
 log = logging.getLogger(__name__)
 
 
-def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None, calibration: int = 500,
+def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None, calibration: int = 2000,
                 progress: bool = True) -> tuple[Path, Parity]:
     """Quantize, write ``out_dir/model.tflite`` + manifest, check parity; returns (bundle dir, parity)."""
     run = load_run(run_dir)
     config = TrainConfig.from_dict(run.config, source=str(Path(run_dir) / "config.json"))
     data = prepare(config, progress=progress)
     model = run.load_model()
-    tflite = to_int8_tflite(model, representative_windows(data.windows["train"].x, calibration, seed=config.seed))
+    # calibrate on clean training windows: the device hears speech, not our augmented copies
+    tflite = to_int8_tflite(model, representative_windows(data.windows["train_clean"].x, calibration, seed=config.seed))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MODEL_FILE).write_bytes(tflite)

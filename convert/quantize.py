@@ -54,5 +54,6 @@ def tensor_details(model_bytes: bytes) -> tuple[dict, dict, list[str]]:
         return {"shape": [int(x) for x in d["shape"]], "dtype": np.dtype(d["dtype"]).name,
                 "scale": float(scale), "zero_point": int(zero)}
 
-    ops = sorted({op["op_name"] for op in interp._get_ops_details()})
+    # DELEGATE is the interpreter's own XNNPACK node, not an op of the model file
+    ops = sorted({op["op_name"] for op in interp._get_ops_details()} - {"DELEGATE"})
     return describe(interp.get_input_details()[0]), describe(interp.get_output_details()[0]), ops

@@ -77,7 +77,7 @@ class TrainConfig:
 
 @dataclass
 class Prepared:
-    """The data of a run: clips, their split and windows per part."""
+    """The data of a run: clips, their split and windows per part (train, train_clean, validation, test)."""
 
     clips: list[Clip]
     split: SpeakerSplit
@@ -109,6 +109,8 @@ def prepare(config: TrainConfig, *, progress: bool = True) -> Prepared:
     skipped += [(str(p), reason) for p, reason in failed]
     windows = {
         "train": build_windows(parts["train"], features, label_set, config.params, variants=["clean", *variants]),
+        # what the device hears: quantization is calibrated on these, not on augmented copies
+        "train_clean": build_windows(parts["train"], features, label_set, config.params),
         "validation": build_windows(parts["validation"], features, label_set, config.params),
         "test": build_windows(parts["test"], features, label_set, config.params),
     }
@@ -230,7 +232,7 @@ def fit(config: TrainConfig, run_dir: Path, *, progress: bool = True, verbose: i
     metrics = {
         "validation": evaluate_windows(predict, data.windows["validation"], data.clips, data.label_set),
         "test": evaluate_windows(predict, data.windows["test"], data.clips, data.label_set),
-        "windows": {k: len(v) for k, v in data.windows.items()},
+        "windows": {k: len(v) for k, v in data.windows.items() if k != "train_clean"},
         "train_seconds": round(time.time() - started, 1),
         "epochs_run": len(history.get("loss", [])),
     }

@@ -18,3 +18,9 @@ def test_card_carries_the_manifest_figures(tiny_bundle):
     assert "never heard RAVDESS actors 04" in card
     assert "Mean UAR 40.0 % (sd 14.1 points)" in card
     assert "| **neutral** |" in card
+
+
+def test_card_marks_targets_met_or_not(tiny_bundle):
+    card = render_card(tiny_bundle)
+    assert "| model file at most 100 KB |" in card
+    assert "| int8 UAR on unseen RAVDESS speakers at least 65 % |" in card and "| **no** |" in card  # a 3-epoch model
