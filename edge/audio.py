@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from .errors import AudioError, DependencyError
-from .wavfile import open_audio_file, read_wav, sniff
+from .wavfile import check_rate, open_audio_file, read_wav, sniff
 
 _SOUNDFILE_KINDS = ("flac", "aiff", "ogg")
 
@@ -31,11 +31,21 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
 def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """Read a file at its own rate: (float32 (frames, channels), rate in Hz)."""
     name = str(path)
-    kind = sniff(_head(name))
+    kind = probe(name)
     if kind == "wav":
         return read_wav(name)
-    if kind in _SOUNDFILE_KINDS:
-        return _read_with_soundfile(name, kind)
+    return _read_with_soundfile(name, kind)
+
+
+def probe(path: str | os.PathLike) -> str:
+    """The container of a readable audio file ("wav", "flac", "aiff", "ogg"), from its first bytes.
+
+    AudioError naming the file if it is missing, empty, a folder, unreadable or not audio we read.
+    """
+    name = str(path)
+    kind = sniff(_head(name))
+    if kind == "wav" or kind in _SOUNDFILE_KINDS:
+        return kind
     if kind == "mp3":
         raise AudioError(f"{name}: MP3 is not supported; convert it to WAV or FLAC")
     raise AudioError(f"{name}: not a recognised audio file (allowed: WAV; FLAC, AIFF, Ogg with soundfile)")
@@ -82,10 +92,11 @@ def _read_with_soundfile(name: str, kind: str) -> tuple[np.ndarray, int]:
         ) from None
     try:
         data, rate = soundfile.read(name, dtype="float32", always_2d=True)
-    except (RuntimeError, soundfile.LibsndfileError) as exc:
+    except (RuntimeError, ValueError, TypeError, OSError) as exc:  # LibsndfileError is a RuntimeError
         raise AudioError(f"{name}: cannot decode {kind.upper()} data ({exc})") from None
     if data.shape[0] == 0:
         raise AudioError(f"{name}: holds no audio samples")
     if not np.all(np.isfinite(data)):
         raise AudioError(f"{name}: holds NaN or infinite samples")
-    return data, int(rate)
+    check_rate(int(rate), name)
+    return np.clip(data, -1.0, 1.0, out=data), int(rate)  # float files may exceed full scale

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import BundleError, ConfigError
 from .params import FeatureParams
+from .wavfile import MAX_RATE, MIN_RATE
 
 SCHEMA_VERSION = 1
 MODEL_FILE = "model.tflite"
 MANIFEST_FILE = "manifest.json"
+#: plausibility limits on a manifest's parameters, so that a corrupt one cannot ask for huge buffers
+MAX_FFT, MAX_WINDOW_MS = 1 << 16, 60_000.0
+MAX_MANIFEST_BYTES = 1 << 20
 REQUIRED = ("schema_version", "model", "labels", "feature_params", "feature_params_hash", "input", "output")
 
 
@@ -59,10 +64,14 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
     if not Path(bundle_dir).is_dir():
         raise BundleError(f"{bundle_dir}: no model bundle there (expected a folder with {MODEL_FILE} and {MANIFEST_FILE})")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            text = f.read(MAX_MANIFEST_BYTES + 1)
+        if len(text) > MAX_MANIFEST_BYTES:
+            raise BundleError(f"{path}: larger than {MAX_MANIFEST_BYTES} bytes; not a manifest")
+        manifest = json.loads(text.decode("utf-8"))
     except FileNotFoundError:
         raise BundleError(f"{bundle_dir}: {MANIFEST_FILE} is missing") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BundleError(f"{path}: not a readable JSON manifest ({exc})") from None
     if not isinstance(manifest, dict):
         raise BundleError(f"{path}: the manifest must be a JSON object")
@@ -79,18 +88,89 @@ def load_bundle(bundle_dir: Path | str, *, verify_checksum: bool = True) -> Bund
         raise BundleError(f"{name}: manifest lacks {', '.join(missing)}")
     if manifest["schema_version"] != SCHEMA_VERSION:
         raise BundleError(f"{name}: manifest schema_version {manifest['schema_version']!r} is not supported (this ser-edge reads {SCHEMA_VERSION})")
-    try:
-        params = FeatureParams.from_dict(manifest["feature_params"], source=f"{name}/{MANIFEST_FILE}")
-    except ConfigError as exc:
-        raise BundleError(str(exc)) from None
-    if params.stable_hash() != manifest["feature_params_hash"]:
-        raise BundleError(f"{name}: feature_params_hash {manifest['feature_params_hash']} does not match the parameters ({params.stable_hash()})")
+    _check_model_entry(name, manifest["model"])
+    for role in ("input", "output"):
+        _check_tensor_entry(name, role, manifest[role])
+    params = _params(name, manifest)
     labels = manifest["labels"]
-    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
         raise BundleError(f"{name}: labels must be a non-empty list of names")
+    if len(set(labels)) != len(labels):
+        raise BundleError(f"{name}: labels must be unique, got {labels}")
     bundle = Bundle(bundle_dir, manifest, params, tuple(labels))
     if not bundle.model_path.is_file():
         raise BundleError(f"{name}: model file {bundle.model_path.name} is missing")
-    if verify_checksum and sha256_of(bundle.model_path) != bundle.sha256:
-        raise BundleError(f"{name}: {bundle.model_path.name} does not match the manifest's sha256 (corrupt or replaced model)")
+    if verify_checksum and _sha256_or_fail(bundle) != bundle.sha256.lower():
+        raise BundleError(f"{name}: {bundle.model_path.name} does not match the manifest's sha256 "
+                          "(corrupt or replaced model)")
+    _check_flatbuffer(bundle)
     return bundle
+
+
+def _check_model_entry(name: str, model: Any) -> None:
+    """"model": {"file": a plain file name in the bundle, "sha256": 64 hex digits, "id": text}."""
+    if not isinstance(model, dict):
+        raise BundleError(f"{name}: manifest 'model' must be an object with file and sha256")
+    file = model.get("file", MODEL_FILE)
+    if not isinstance(file, str) or not file or file in (".", "..") or "/" in file or "\\" in file or "\0" in file:
+        raise BundleError(f"{name}: manifest model.file {file!r} must be a file name inside the bundle")
+    digest = model.get("sha256")
+    if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+        raise BundleError(f"{name}: manifest model.sha256 must be 64 hex digits, got {digest!r}")
+    if "id" in model and not isinstance(model["id"], str):
+        raise BundleError(f"{name}: manifest model.id must be text, got {model['id']!r}")
+
+
+def _check_tensor_entry(name: str, role: str, entry: Any) -> None:
+    """"input"/"output": {"shape": [ints], "dtype": text, "scale": number, "zero_point": int}."""
+    if not isinstance(entry, dict):
+        raise BundleError(f"{name}: manifest '{role}' must be an object with shape and dtype")
+    shape = entry.get("shape")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
+        raise BundleError(f"{name}: manifest {role}.shape must be a list of integers, got {shape!r}")
+    if not isinstance(entry.get("dtype"), str):
+        raise BundleError(f"{name}: manifest {role}.dtype must be text, got {entry.get('dtype')!r}")
+    for key, kinds in (("scale", (int, float)), ("zero_point", (int,))):
+        value = entry.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+            raise BundleError(f"{name}: manifest {role}.{key} must be a finite number, got {value!r}")
+
+
+def _params(name: str, manifest: dict[str, Any]) -> FeatureParams:
+    """The feature parameters, checked, within what a device can run, and matching their hash."""
+    source = f"{name}/{MANIFEST_FILE}"
+    raw = manifest["feature_params"]
+    if not isinstance(raw, dict):
+        raise BundleError(f"{source}: feature_params must be an object")
+    try:
+        params = FeatureParams.from_dict(raw, source=source)
+    except ConfigError as exc:  # the parameter checks do not always say where the parameters came from
+        message = str(exc)
+        raise BundleError(message if message.startswith(source) else f"{source}: {message}") from None
+    except (TypeError, ValueError, OverflowError) as exc:  # NaN or 1e308 reaching int() in the checks
+        raise BundleError(f"{source}: feature_params are not usable ({exc})") from None
+    if not MIN_RATE <= params.sample_rate <= MAX_RATE or params.n_fft > MAX_FFT or params.window_ms > MAX_WINDOW_MS:
+        raise BundleError(f"{source}: feature_params out of range (sample_rate {MIN_RATE}-{MAX_RATE} Hz, "
+                          f"n_fft <= {MAX_FFT}, window_ms <= {MAX_WINDOW_MS:g})")
+    if params.stable_hash() != manifest["feature_params_hash"]:
+        raise BundleError(f"{name}: feature_params_hash {manifest['feature_params_hash']!r} does not match "
+                          f"the parameters ({params.stable_hash()})")
+    return params
+
+
+def _check_flatbuffer(bundle: Bundle) -> None:
+    """A TFLite model is a FlatBuffer whose file identifier, bytes 4-8, is "TFL3"."""
+    try:
+        with open(bundle.model_path, "rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise BundleError(f"{bundle.path}: cannot read {bundle.model_path.name} ({exc.strerror or exc})") from None
+    if head[4:8] != b"TFL3":
+        raise BundleError(f"{bundle.path}: {bundle.model_path.name} is not a TFLite model (no TFL3 identifier)")
+
+
+def _sha256_or_fail(bundle: Bundle) -> str:
+    try:
+        return sha256_of(bundle.model_path)
+    except OSError as exc:
+        raise BundleError(f"{bundle.path}: cannot read {bundle.model_path.name} ({exc.strerror or exc})") from None

@@ -40,7 +40,8 @@ def info(bundle: Path | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+# readable=False: an unreadable file is reported by us and the batch goes on
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("-m", "--model", type=click.Path(path_type=Path), help=MODEL_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file on stdout.")
 @verbosity_options

@@ -19,7 +19,7 @@ from .configschema import Spec
 
 #: help headings, by the first part of a key (sinks by their second)
 GROUPS = {"audio": "Audio source", "model": "Model", "gate": "Voice gate", "smoothing": "Decisions",
-          "clips": "Saving clips", "sinks": "Outputs", "": "General"}
+          "clips": "Saving clips", "sinks": "Outputs", "spool": "Spool", "": "General"}
 
 
 def param_name(key: Key) -> str:

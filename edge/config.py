@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
+import stat
 import sys
 from typing import Any, Mapping, Optional
 
 from .configschema import Invalid, Spec, check
-from .errors import ConfigError
+from .errors import BundleError, ConfigError
 from .settings import EVENT_NAMES, Settings, iter_specs
 
 if sys.version_info >= (3, 11):
@@ -24,6 +26,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 Key = tuple[str, ...]
+log = logging.getLogger(__name__)
 
 
 def flag_for(key: Key, spec: Spec) -> str:
@@ -136,12 +139,60 @@ def _cross_check(s: Settings, *, origin: str) -> None:
                  f"allowed: {', '.join(EVENT_NAMES)}")
     if s.sinks.mqtt.password and not s.sinks.mqtt.username:
         fail("sinks.mqtt.password", "a password needs sinks.mqtt.username")
+    if s.sinks.mqtt.password_file and not s.sinks.mqtt.username:
+        fail("sinks.mqtt.password_file", "a password file needs sinks.mqtt.username")
+    if s.sinks.mqtt.password and s.sinks.mqtt.password_file:
+        fail("sinks.mqtt.password_file", "give the password or a password file, not both")
     if s.sinks.webhook.url and not s.sinks.webhook.url.startswith(("http://", "https://")):
         fail("sinks.webhook.url", f"{s.sinks.webhook.url!r} must start with http:// or https://")
 
 
 def _show(value: Any, spec: Spec) -> str:
     return "'***'" if spec.secret else repr(value)
+
+
+# ----- checks beyond the keys -----------------------------------------------------------------
+def load_classifier(path: str, *, threads: int = 1) -> Any:
+    """The Classifier of the bundle at ``path`` ('' = the default); BundleError naming the bundle if it,
+    or the interpreter loading its model, refuses."""
+    from .bundle import load_bundle
+    from .classifier import Classifier
+    from .models import default_bundle_path
+
+    bundle = load_bundle(path or default_bundle_path())
+    try:
+        return Classifier(bundle, num_threads=threads)
+    except (ValueError, RuntimeError) as exc:  # a well-formed manifest around a model the interpreter rejects
+        raise BundleError(f"{bundle.path}: the interpreter cannot load {bundle.model_path.name} ({exc})") from None
+
+
+def check_settings(s: Settings) -> Any:
+    """What `config check` verifies beyond the keys: the model loads, the per-label thresholds and
+    gate settings fit it, a password file passes its rule. Opens no device and no connection.
+    Returns the Classifier."""
+    from .outputs import mqtt_password
+    from .pipeline import Pipeline
+
+    classifier = load_classifier(s.model.path, threads=s.model.threads)
+    try:
+        Pipeline(classifier, gate=s.gate, smoothing=s.smoothing, status_interval_s=s.status_interval_s)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (model {classifier.bundle.model_id})") from None
+    mqtt_password(s.sinks)
+    return classifier
+
+
+def warn_if_exposed(path: Optional[str | os.PathLike], s: Settings) -> None:
+    """Log a warning when a configuration file holding secrets may be read by every user."""
+    if path is None or not (s.sinks.mqtt.password or s.sinks.webhook.headers):
+        return
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    if mode & 0o004:
+        log.warning("%s holds secrets and every user may read it (mode %04o): chmod 0640 it, or move the "
+                    "password to sinks.mqtt.password_file", path, mode)
 
 
 # ----- rendering ------------------------------------------------------------------------------

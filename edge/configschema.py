@@ -80,10 +80,16 @@ def check(value: Any, spec: Spec) -> Any:
 
 
 def _number(value: Any, spec: Spec) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Invalid(spec.allowed())
-    _bounds(value, spec)
-    return float(value)
+    try:
+        number = float(value)  # an integer beyond 1e308 overflows here
+    except OverflowError:
+        raise Invalid(spec.allowed()) from None
+    if not math.isfinite(number):
+        raise Invalid(spec.allowed())
+    _bounds(number, spec)
+    return number
 
 
 def _int(value: Any, spec: Spec) -> int:

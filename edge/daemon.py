@@ -16,7 +16,11 @@ and READY=1 around a reload; STOPPING=1 at exit; STATUS= lines on source faults,
 and status events; WATCHDOG=1 from this loop while audio went through the pipeline within
 ``audio.stall_timeout_s``, or while a failed source is being reopened (a handled, logged
 fault): a hung loop or a silent open source stops the pings. Configuration and model errors
-raise ConfigError/BundleError (exit status 78: systemd does not restart).
+raise ConfigError/BundleError (exit status 78: systemd does not restart), and so does an MQTT
+broker that refuses the credentials or whose certificate is not trusted at start.
+
+MQTT and webhook events wait in spools (`ser_edge.outputs.open_spools`) that belong to the
+listener, so a reload that rebuilds the sinks hands their waiting events on.
 """
 
 from __future__ import annotations
@@ -27,25 +31,27 @@ import signal
 import socket
 import time
 from dataclasses import dataclass
-from typing import IO, Any, Optional, Sequence
+from typing import IO, Any, Mapping, Optional, Sequence
 
+from .audio import probe
 from .classifier import Classifier
 from .clips import ClipRecorder
-from .config import load_settings
-from .errors import ConfigError, SerEdgeError
+from .config import check_settings, load_classifier, load_settings, warn_if_exposed  # noqa: F401 (for the CLI)
+from .errors import SerEdgeError
 from .events import EmotionEvent, Event, EventFactory, StatusEvent
-from .outputs import build_sinks, describe_event, failures
-from .pipeline import Pipeline, as_classifier
+from .outputs import build_sinks, close_spools, describe_event, failures, open_spools, wait_for_brokers
+from .pipeline import Pipeline
 from .sdnotify import Notifier
 from .settings import Settings
 from .sinks import MultiSink
 from .sources import ResilientSource, make_source
+from .spool import Spool
 
 log = logging.getLogger(__name__)
 
 #: what each kind of rebuild depends on (top-level settings fields)
 PIPELINE_KEYS = ("device", "status_interval_s", "model", "gate", "smoothing")
-SINK_KEYS = ("device", "model", "sinks")
+SINK_KEYS = ("device", "model", "sinks", "spool")
 #: how long start-up waits for network sinks (MQTT) to connect, s
 CONNECT_WAIT_S = 2.0
 
@@ -78,6 +84,7 @@ class Listener:
         self._emotions = 0
         self.rt: Optional[Runtime] = None
         self.source: Optional[ResilientSource] = None
+        self._spools: dict[str, Spool] = {}
 
     # ----- building ----------------------------------------------------------------------------
     def _core(self, s: Settings, old: Optional[Runtime]) -> tuple[Classifier, EventFactory, Pipeline]:
@@ -90,7 +97,7 @@ class Listener:
         if old is not None and old.settings.model == s.model:
             classifier = old.classifier
         else:
-            classifier = as_classifier(s.model.path or None, threads=s.model.threads)
+            classifier = load_classifier(s.model.path, threads=s.model.threads)
         device = s.device or socket.gethostname()
         if old is not None and old.factory.device == device and old.classifier is classifier:
             factory = old.factory  # the sequence number continues
@@ -102,26 +109,29 @@ class Listener:
                             start_sample=0 if old is None else old.pipeline.end_sample)
         return classifier, factory, pipeline
 
-    def _sinks(self, s: Settings, classifier: Classifier) -> MultiSink:
+    def _sinks(self, s: Settings, classifier: Classifier, spools: Mapping[str, Spool], *,
+               strict: bool = True) -> MultiSink:
+        """The sinks for ``s``; ConfigError (if ``strict``) when a broker refuses us for good."""
         sinks = build_sinks(s.sinks, device=s.device or socket.gethostname(), model_id=classifier.bundle.model_id,
-                            stdout=self._stdout)
-        for sink in sinks.sinks:
-            # a short file may end before the broker connection is up: give it a moment at start
-            wait = getattr(sink, "wait_connected", None)
-            if wait is not None and not wait(CONNECT_WAIT_S):
-                log.warning("%s sink not connected after %.0f s; its events wait in its queue",
-                            sink.name, CONNECT_WAIT_S)
+                            stdout=self._stdout, spools=spools)
+        # a short file may end before the broker connection is up: give it a moment at start
+        wait_for_brokers(sinks, CONNECT_WAIT_S, strict=strict)
         return sinks
 
     def _start(self) -> None:
+        warn_if_exposed(self.config_path, self.settings)
         classifier, factory, pipeline = self._core(self.settings, None)
-        sinks = self._sinks(self.settings, classifier)
+        self._spools = open_spools(self.settings)
+        sinks: Optional[MultiSink] = None
         try:
+            sinks = self._sinks(self.settings, classifier, self._spools)
             clips = self._clips(self.settings, pipeline)
             self.rt = Runtime(self.settings, classifier, factory, sinks, pipeline, clips)
             self.source = self._open_source(self.settings, pipeline.sample_rate)
         except BaseException:
-            sinks.close()
+            if sinks is not None:
+                sinks.close()
+            close_spools(self._spools)
             raise
 
     @staticmethod
@@ -131,6 +141,8 @@ class Listener:
         return ClipRecorder(s.clips, pipeline.sample_rate, start_sample=pipeline.end_sample)
 
     def _open_source(self, s: Settings, rate: int) -> ResilientSource:
+        if s.audio.source == "file":
+            probe(s.audio.file)  # the same one-line errors as `classify` (empty, a folder, not audio)
         source = ResilientSource(make_source(s.audio, rate), min_s=s.audio.reopen_min_s, max_s=s.audio.reopen_max_s,
                                  on_change=self._source_changed)
         source.open()
@@ -208,6 +220,7 @@ class Listener:
                     self.view.update(rt.pipeline, force=True)  # the final state stays on screen
             finally:
                 rt.sinks.close()
+                close_spools(self._spools)
         if self.source is not None:
             self.source.close()
 
@@ -243,22 +256,38 @@ class Listener:
         if not _same(old.settings, new, SINK_KEYS):
             old.sinks.close()  # first: a new MQTT client may share the old one's id
             try:
-                sinks = self._sinks(new, classifier)
+                sinks = self._new_sinks(new, classifier)
             except SerEdgeError as exc:
                 log.error("reload: cannot build the new outputs (%s); reopening the previous ones", exc)
-                sinks = self._sinks(old.settings, old.classifier)
-                new = dataclasses.replace(new, sinks=old.settings.sinks)
+                sinks = self._sinks(old.settings, old.classifier, self._spools, strict=False)
+                new = dataclasses.replace(new, sinks=old.settings.sinks, spool=old.settings.spool)
         self.rt = Runtime(new, classifier, factory, sinks, pipeline, clips)
         self.settings = new
         if "audio" in changed:
             self.source.close()
             self.source = self._open_source(new, pipeline.sample_rate)
 
+    def _new_sinks(self, s: Settings, classifier: Classifier) -> MultiSink:
+        """Sinks and spools for ``s``, keeping the spools that stay; on failure nothing changes."""
+        spools = open_spools(s, self._spools)
+        fresh = {k: v for k, v in spools.items() if v not in self._spools.values()}
+        try:
+            sinks = self._sinks(s, classifier, spools)
+        except BaseException:
+            close_spools(fresh)
+            raise
+        close_spools({k: v for k, v in self._spools.items() if v not in spools.values()})
+        self._spools = spools
+        return sinks
+
     # ----- helpers -----------------------------------------------------------------------------
     def _status_extra(self) -> dict:
         extra: dict = {}
         if self.rt is not None:
             extra["sink_failures"] = failures(self.rt.sinks)
+        if self._spools:  # events waiting for MQTT/webhook, and those a full spool dropped
+            extra["spool_pending"] = sum(spool.pending for spool in self._spools.values())
+            extra["spool_dropped"] = sum(spool.dropped for spool in self._spools.values())
         if self.source is not None:
             extra["source_faults"] = self.source.failures
         return extra
@@ -277,18 +306,5 @@ class Listener:
         return {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
 
 
-
-
 def _same(a: Settings, b: Settings, keys: Sequence[str]) -> bool:
     return all(getattr(a, k) == getattr(b, k) for k in keys)
-
-
-def check_settings(s: Settings) -> Classifier:
-    """What `config check` verifies beyond the keys: the model loads and the per-label
-    thresholds and gate settings fit it. Opens no device and no connection."""
-    classifier = as_classifier(s.model.path or None, threads=s.model.threads)
-    try:
-        Pipeline(classifier, gate=s.gate, smoothing=s.smoothing, status_interval_s=s.status_interval_s)
-    except ConfigError as exc:
-        raise ConfigError(f"{exc} (model {classifier.bundle.model_id})") from None
-    return classifier

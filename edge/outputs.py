@@ -1,20 +1,32 @@
-"""The sinks the [sinks.*] settings ask for, built at start (and on reload), plus a log sink.
+"""The sinks the [sinks.*] settings ask for, built at start (and on reload), plus a log sink,
+and the spools ([spool]) where MQTT and webhook events wait for their receiver.
 
-Any number at once: stdout (JSON lines, on by default), readable lines on stderr, a JSONL
-file, MQTT, a webhook and a command hook. The sinks themselves live in `ser_edge.sinks`;
-this module only maps settings to their constructors.
+Any number of sinks at once: stdout (JSON lines, on by default), readable lines on stderr, a
+JSONL file, MQTT, a webhook and a command hook. The sinks themselves live in `ser_edge.sinks`;
+this module only maps settings to their constructors. Spools belong to the listener, not to
+a sink, so that a reload which rebuilds the sinks hands their waiting events on.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import time
-from typing import IO, Iterable, Optional
+from pathlib import Path
+from typing import IO, Iterable, Mapping, Optional
 
+from .errors import ConfigError
 from .events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent
-from .settings import SinkSettings
+from .settings import Settings, SinkSettings, SpoolSettings
 from .sinks import CommandSink, JsonlFileSink, MultiSink, StdoutSink, WebhookSink
 from .sinks.base import BaseSink
+from .spool import MemorySpool, Spool
+
+log = logging.getLogger(__name__)
+
+#: the sinks that deliver from a spool
+SPOOLED = ("mqtt", "webhook")
 
 
 def describe_event(event: Event) -> str:
@@ -48,11 +60,14 @@ class LogSink(BaseSink):
         stream.flush()
 
 
-def build_sinks(s: SinkSettings, *, device: str, model_id: str, stdout: Optional[IO[str]] = None) -> MultiSink:
+def build_sinks(s: SinkSettings, *, device: str, model_id: str, stdout: Optional[IO[str]] = None,
+                spools: Optional[Mapping[str, Spool]] = None) -> MultiSink:
     """A MultiSink over every enabled sink (ConfigError/DependencyError if one cannot be made).
 
-    device: name for MQTT topics; model_id: shown in Home Assistant's device block.
+    device: name for MQTT topics; model_id: shown in Home Assistant's device block;
+    spools: by sink name (see `open_spools`); a sink without one keeps a small one in memory.
     """
+    spools = spools or {}
     sinks = MultiSink()
     try:
         if s.stdout.enabled:
@@ -62,11 +77,12 @@ def build_sinks(s: SinkSettings, *, device: str, model_id: str, stdout: Optional
         if s.file.path:
             sinks.add(JsonlFileSink(path=s.file.path, event_types=s.file.event_types))
         if s.mqtt.host:
-            sinks.add(_mqtt(s, device, model_id))
+            sinks.add(_mqtt(s, device, model_id, spools.get("mqtt")))
         if s.webhook.url:
             w = s.webhook
             sinks.add(WebhookSink(url=w.url, headers=w.headers, timeout_s=w.timeout_s, retries=w.retries,
-                                  close_timeout_s=w.close_timeout_s, event_types=w.event_types))
+                                  backoff_max_s=w.backoff_max_s, close_timeout_s=w.close_timeout_s,
+                                  event_types=w.event_types, spool=spools.get("webhook")))
         if s.command.argv:
             c = s.command
             sinks.add(CommandSink(argv=c.argv, timeout_s=c.timeout_s, close_timeout_s=c.close_timeout_s,
@@ -77,18 +93,91 @@ def build_sinks(s: SinkSettings, *, device: str, model_id: str, stdout: Optional
     return sinks
 
 
-def _mqtt(s: SinkSettings, device: str, model_id: str) -> BaseSink:
+def _mqtt(s: SinkSettings, device: str, model_id: str, spool: Optional[Spool]) -> BaseSink:
     from .sinks import MqttSink  # imports paho lazily, on construction
 
     m = s.mqtt
     return MqttSink(host=m.host, port=m.port, client_id=m.client_id or None, username=m.username or None,
-                    password=m.password or None, tls=m.tls, ca_file=m.ca_file or None, cert_file=m.cert_file or None,
-                    key_file=m.key_file or None, tls_insecure=m.tls_insecure, keepalive_s=m.keepalive_s,
-                    topic_prefix=m.topic_prefix, device=device, model=model_id, discovery=m.discovery,
-                    discovery_prefix=m.discovery_prefix, flush_timeout_s=m.flush_timeout_s,
-                    event_types=m.event_types)
+                    password=mqtt_password(s) or None, tls=m.tls, ca_file=m.ca_file or None,
+                    cert_file=m.cert_file or None, key_file=m.key_file or None, tls_insecure=m.tls_insecure,
+                    keepalive_s=m.keepalive_s, topic_prefix=m.topic_prefix, device=device, model=model_id,
+                    discovery=m.discovery, discovery_prefix=m.discovery_prefix, flush_timeout_s=m.flush_timeout_s,
+                    reconnect_max_s=m.reconnect_max_s, event_types=m.event_types, spool=spool)
+
+
+def mqtt_password(s: SinkSettings) -> str:
+    """The MQTT password: from password_file (checked: see `ser_edge.sinks.secretfile`) or the key."""
+    from .sinks.secretfile import read_secret_file
+
+    if s.mqtt.password_file:
+        return read_secret_file(s.mqtt.password_file, "sinks.mqtt.password_file")
+    return s.mqtt.password
+
+
+def wait_for_brokers(sinks: MultiSink, timeout_s: float, *, strict: bool = True) -> None:
+    """Give network sinks up to ``timeout_s`` seconds each to connect. A broker that refuses us
+    for good (credentials, TLS trust) is a ConfigError if ``strict``, after closing ``sinks``."""
+    for sink in sinks.sinks:
+        wait = getattr(sink, "wait_connected", None)
+        if wait is None or wait(timeout_s):
+            continue
+        refusal = getattr(sink, "refusal", None)
+        if refusal and strict:
+            sinks.close()
+            raise ConfigError(f"sinks.{sink.name}: broker {sink.host}:{sink.port}: {refusal}")  # type: ignore
+        log.warning("%s sink: %s; its events wait in its spool", sink.name,
+                    refusal or ("still delivering" if getattr(sink, "connected", False) else
+                                f"not connected after {timeout_s:.0f} s"))
+
+
+# ----- spools ----------------------------------------------------------------------------------
+def spool_dir(s: SpoolSettings, environ: Mapping[str, str] = os.environ) -> Optional[Path]:
+    """The on-disk spool folder: spool.dir, else ``$STATE_DIRECTORY/spool`` (systemd's
+    StateDirectory=), else None (spools in memory only)."""
+    if s.dir:
+        return Path(s.dir).expanduser()
+    state = environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state) / "spool" if state else None
+
+
+def wanted_spools(s: Settings) -> tuple[str, ...]:
+    """The names of the enabled sinks that deliver from a spool."""
+    enabled = {"mqtt": bool(s.sinks.mqtt.host), "webhook": bool(s.sinks.webhook.url)}
+    return tuple(name for name in SPOOLED if enabled[name])
+
+
+def open_spools(s: Settings, current: Optional[Mapping[str, Spool]] = None) -> dict[str, Spool]:
+    """A spool per enabled spooled sink. One of ``current`` in the same place (memory, or the same
+    folder) is kept, with the new bounds; ConfigError if a disk spool cannot be used. The caller
+    closes the ones of ``current`` not returned."""
+    from .spooldisk import DiskSpool
+
+    current = current or {}
+    folder = spool_dir(s.spool)
+    spools: dict[str, Spool] = {}
+    try:
+        for name in wanted_spools(s):
+            bounds = {"max_events": s.spool.max_events, "max_bytes": int(s.spool.max_mb * 1e6)}
+            where = folder / name if folder is not None else None
+            old = current.get(name)
+            if old is not None and getattr(old, "folder", None) == where:
+                old.max_events, old.max_bytes = bounds["max_events"], bounds["max_bytes"]
+                spools[name] = old
+            elif where is None:
+                spools[name] = MemorySpool(name=name, **bounds)
+            else:
+                spools[name] = DiskSpool(where, fsync=s.spool.fsync, name=name, **bounds)
+    except BaseException:
+        close_spools({k: v for k, v in spools.items() if v is not current.get(k)})
+        raise
+    return spools
+
+
+def close_spools(spools: Mapping[str, Spool]) -> None:
+    for spool in spools.values():
+        spool.close()
 
 
 def failures(sinks: MultiSink) -> int:
-    """Events the sinks failed to deliver or dropped, summed."""
+    """Events the sinks failed to deliver or dropped (a full spool's drops included), summed."""
     return sum(st.get("failed", 0) + st.get("dropped", 0) for st in sinks.stats().values())

@@ -152,7 +152,9 @@ class MqttSinkSettings:
     host: str = opt("", "broker host ('' = off)", "str")
     port: int = opt(1883, "broker port", "int", low=1, high=65535)
     username: str = opt("", "user name ('' = none)", "str")
-    password: str = opt("", "password (keep this file 0640)", "str", secret=True)
+    password: str = opt("", "password ('' = none; better: password_file)", "str", secret=True)
+    password_file: str = opt("", "file holding the password (first line); refused unless only its owner "
+                             "(root or the service user) can read it, or root:<the service's group> 0640", "str")
     client_id: str = opt("", "client id ('' = ser-edge-<device>-<pid>)", "str")
     tls: bool = opt(False, "use TLS (implied by ca_file/cert_file/key_file)", "bool")
     ca_file: str = opt("", "CA bundle for TLS ('' = the system's)", "str")
@@ -160,6 +162,8 @@ class MqttSinkSettings:
     key_file: str = opt("", "client key ('' = none)", "str")
     tls_insecure: bool = opt(False, "skip the broker host-name check (testing only)", "bool")
     keepalive_s: int = opt(60, "keep-alive, s", "int", low=5, high=3600, unit="s")
+    reconnect_max_s: float = opt(30.0, "longest wait between reconnect attempts (from 1 s, doubling), s",
+                                 low=1, high=3600, unit="s")
     topic_prefix: str = opt("ser-edge", "first topic level(s)", "str")
     discovery: bool = opt(True, "publish Home Assistant discovery", "bool")
     discovery_prefix: str = opt("homeassistant", "Home Assistant discovery prefix", "str")
@@ -175,7 +179,10 @@ class WebhookSinkSettings:
     headers: dict = opt({}, "extra request headers, e.g. {Authorization = \"Bearer ...\"}", "str_map",
                         secret=True, flag="--webhook-header")
     timeout_s: float = opt(5.0, "per-request timeout, s", low=0.1, high=120, unit="s")
-    retries: int = opt(3, "further attempts for a failed request", "int", low=0, high=20)
+    retries: int = opt(-1, "further attempts for a failed request (refused, timed out, 5xx, 429); "
+                       "-1 = until delivered, later events waiting in the spool", "int", low=-1, high=1000)
+    backoff_max_s: float = opt(30.0, "longest wait between attempts (from 0.5 s, doubling), s", low=0.1, high=3600,
+                               unit="s")
     close_timeout_s: float = opt(1.0, "wait at stop for queued requests, s", low=0, high=60, unit="s")
     event_types: list = _types(["emotion"])
 
@@ -204,6 +211,21 @@ class SinkSettings:
 
 
 @dataclass(frozen=True)
+class SpoolSettings:
+    """[spool]: where MQTT and webhook events wait while their receiver is away (see ser_edge.spool)."""
+
+    dir: str = opt("", "folder for the on-disk spool, one subfolder per sink, so waiting events survive "
+                   "a restart ('' = $STATE_DIRECTORY/spool under systemd, else memory only)", "str")
+    max_events: int = opt(10000, "events that may wait per sink; beyond, the oldest are dropped and counted "
+                          "in status events", "int", low=10, high=10_000_000)
+    max_mb: float = opt(20.0, "bytes that may wait per sink, MB; beyond, the oldest are dropped", low=0.01,
+                        high=100_000, unit="MB")
+    fsync: str = opt("always", "disk spool: 'always' (each event is on the medium before it is sent; survives "
+                     "a power cut) or 'never' (the kernel writes back within ~30 s; fewer SD-card writes)",
+                     "choice", choices=("always", "never"))
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything `ser-edge listen` needs, built once at start (and again on SIGHUP)."""
 
@@ -216,6 +238,7 @@ class Settings:
     smoothing: SmoothingSettings = section(SmoothingSettings)
     clips: ClipSettings = section(ClipSettings)
     sinks: SinkSettings = section(SinkSettings)
+    spool: SpoolSettings = section(SpoolSettings)
 
 
 def iter_specs(cls: type = Settings, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Spec, Any]]:

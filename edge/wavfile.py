@@ -2,8 +2,10 @@
 
 Supports RIFF/WAVE with PCM 8 (unsigned), 16, 24 and 32-bit integers, 32/64-bit IEEE
 float, WAVE_FORMAT_EXTENSIBLE wrapping either, any channel count. Samples come out
-as float32 in [-1, 1], shape (frames, channels). Every problem is an `AudioError`
-that names the file.
+as float32 in [-1, 1], shape (frames, channels); float samples beyond full scale are
+clipped to it, NaN or infinite ones are refused. Every problem is an `AudioError`
+that names the file, and no header field, however corrupt, makes the reader allocate
+more than the file holds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import numpy as np
 from .errors import AudioError
 
 PCM, IEEE_FLOAT, EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
+#: sample rates accepted, Hz: below, resampling to the model rate would multiply the data;
+#: above, no audio interface records (a corrupt header says 4 GHz)
+MIN_RATE, MAX_RATE = 4000, 768000
 # data sizes that streaming writers (arecord to a pipe, sox -t wav -) leave in the header
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000)
 
@@ -127,6 +132,9 @@ def _parse_header(f: BinaryIO, name: str, file_size: int) -> WavInfo:
             raise AudioError(f"{name}: truncated WAV: no {'fmt ' if fmt is None else 'data'} chunk before the end of the file")
         cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
         if cid == b"fmt ":
+            left = file_size - f.tell()
+            if size > left:  # read no more than is there: a corrupt size may claim 4 GB
+                raise AudioError(f"{name}: truncated WAV: fmt chunk claims {size} bytes, the file holds {left} more")
             fmt = _parse_fmt(f.read(size), name)
             f.seek(size % 2, os.SEEK_CUR)
         elif cid == b"data":
@@ -150,9 +158,16 @@ def _parse_fmt(body: bytes, name: str) -> tuple[int, int, int, bool]:
     if bits not in allowed:
         kind = "float" if is_float else "PCM"
         raise AudioError(f"{name}: {bits}-bit {kind} WAV is not supported; allowed: {', '.join(map(str, allowed))}-bit")
-    if channels < 1 or rate < 1:
-        raise AudioError(f"{name}: malformed WAV: {channels} channels at {rate} Hz")
+    if channels < 1:
+        raise AudioError(f"{name}: malformed WAV: {channels} channels")
+    check_rate(rate, name)
     return channels, rate, bits, is_float
+
+
+def check_rate(rate: int, name: str) -> None:
+    """AudioError naming the file unless ``rate`` (Hz) is within MIN_RATE..MAX_RATE."""
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioError(f"{name}: sample rate {rate} Hz is not supported; allowed: {MIN_RATE}-{MAX_RATE} Hz")
 
 
 def _data_info(name: str, fmt: tuple[int, int, int, bool], offset: int, size: int, file_size: int) -> WavInfo:
@@ -171,9 +186,11 @@ def _data_info(name: str, fmt: tuple[int, int, int, bool], offset: int, size: in
 def _decode(raw: bytes, info: WavInfo) -> np.ndarray:
     """Little-endian sample bytes -> float32 (frames, channels) in [-1, 1]."""
     if info.is_float:
-        x = np.frombuffer(raw, dtype="<f4" if info.bits == 32 else "<f8").astype(np.float32)
-        if not np.all(np.isfinite(x)):
+        wide = np.frombuffer(raw, dtype="<f4" if info.bits == 32 else "<f8")
+        if not np.all(np.isfinite(wide)):
             raise AudioError(f"{info.path}: float WAV holds NaN or infinite samples")
+        # clip before narrowing: beyond full scale is clipping anyway, and 1e300 must not become inf
+        x = np.clip(wide, -1.0, 1.0).astype(np.float32)
     elif info.bits == 8:
         x = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
     elif info.bits == 16:

@@ -74,7 +74,7 @@ def evaluate(model_path: Path, data_dirs: Sequence[Path], *, speakers: Sequence[
         try:
             scores = score(clip.path)
         except SerEdgeError as exc:
-            skipped.append({"path": str(clip.path), "reason": str(exc)})
+            skipped.append({"path": str(clip.path), "reason": str(exc).removeprefix(f"{clip.path}: ")})
             continue
         truth.append(label)
         predicted.append(int(np.argmax(scores)))

@@ -1,4 +1,5 @@
-"""MQTT payloads besides the event itself: the retained state and Home Assistant discovery.
+"""MQTT payloads besides the event itself (the retained state, Home Assistant discovery), and
+small helpers of the MQTT sink.
 
 Home Assistant reads retained JSON configs under
 `<discovery_prefix>/<component>/[<node_id>/]<object_id>/config`; node and
@@ -8,12 +9,41 @@ the retained state topic, and the whole state document becomes its attributes.
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
+from ..errors import ConfigError
 from ..events import EmotionEvent
 
+log = logging.getLogger(__name__)
+
 ONLINE, OFFLINE = "online", "offline"
+
+
+def callback(method: Callable[..., None]) -> Callable[..., None]:
+    """Keep paho's network thread alive if one of our callbacks has a bug."""
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any) -> None:
+        try:
+            method(self, *args)
+        except Exception:
+            log.exception("MQTT %s callback failed", method.__name__)
+    return guarded
+
+
+def check_topic_part(what: str, value: str) -> str:
+    """``value`` if it may be a topic level (ConfigError naming ``what`` if not)."""
+    if not value or re.search(r"[+#\x00]", value):
+        raise ConfigError(f"MQTT {what} {value!r} must be non-empty without '+', '#' or NUL")
+    return value
+
+
+def compact(data: Any) -> str:
+    """JSON without spaces."""
+    return json.dumps(data, separators=(",", ":"))
 
 
 def node_id_for(device: str) -> str:

@@ -1,9 +1,10 @@
-"""HTTP webhook sink: POSTs each event's JSON to a URL, from a worker thread.
+"""HTTP webhook sink: POSTs each event's JSON to a URL, in order, from a spool on a worker thread.
 
-Uses only urllib. Connection errors, timeouts, HTTP 5xx and 429 are retried a
-bounded number of times with exponential back-off; other 4xx answers are not
-retried (the request itself is wrong). Environment proxy settings
-(http_proxy, no_proxy) apply as with any urllib client.
+Uses only urllib. Connection errors, timeouts, HTTP 5xx and 429 are retried with exponential
+back-off, ``retries`` times or (-1) until delivered, while later events wait in the spool
+(bounded; on disk it survives a restart); other 4xx answers are not retried (the request
+itself is wrong). Environment proxy settings (http_proxy, no_proxy) apply as with any urllib
+client.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import urllib.request
 from typing import Iterable, Mapping, Optional
 
 from ..errors import ConfigError
-from ..events import Event
-from .queued import QueuedSink
+from ..spool import Spool
+from .spooled import Interrupted, SpooledSink
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +34,18 @@ class HttpStatusError(Exception):
         self.retry = retry
 
 
-class WebhookSink(QueuedSink):
+class WebhookSink(SpooledSink):
     """POST events as `application/json` to `url`.
 
     Parameters (keyword-only; times in seconds):
       url: http:// or https:// address.
       headers: extra request headers, e.g. {"Authorization": "Bearer ..."}.
       timeout_s: per-request timeout (connect and read).
-      retries: further attempts after the first for retryable faults.
+      retries: further attempts after the first for retryable faults; -1 = until delivered.
       backoff_s: delay before the first retry; doubles each time, up to backoff_max_s.
-      queue_size: events waiting for delivery; beyond it new events are dropped and counted.
-      close_timeout_s: how long close() waits for the queue to drain.
+      spool: where events wait (a `DiskSpool` survives restarts); default a `MemorySpool`
+        of queue_size events. When full, the oldest waiting events are dropped and counted.
+      close_timeout_s: how long close() waits for the spool to drain.
       event_types: event types to send (default: all).
     """
 
@@ -53,10 +55,11 @@ class WebhookSink(QueuedSink):
         url: str,
         headers: Optional[Mapping[str, str]] = None,
         timeout_s: float = 5.0,
-        retries: int = 3,
+        retries: int = -1,
         backoff_s: float = 0.5,
         backoff_max_s: float = 30.0,
         queue_size: int = 100,
+        spool: Optional[Spool] = None,
         close_timeout_s: float = 5.0,
         event_types: Optional[Iterable[str]] = None,
         name: str = "webhook",
@@ -64,8 +67,8 @@ class WebhookSink(QueuedSink):
         scheme = urllib.parse.urlsplit(url).scheme
         if scheme not in ("http", "https"):
             raise ConfigError(f"webhook url must start with http:// or https://, got {url!r}")
-        if retries < 0 or timeout_s <= 0:
-            raise ConfigError(f"webhook needs retries >= 0 and timeout_s > 0, got {retries} and {timeout_s}")
+        if retries < -1 or timeout_s <= 0:
+            raise ConfigError(f"webhook needs retries >= -1 and timeout_s > 0, got {retries} and {timeout_s}")
         self.url = url
         self.shown_url = _redacted(url)  # for logs: no user:password
         self.headers = {"Content-Type": "application/json", "User-Agent": "ser-edge"}
@@ -75,13 +78,13 @@ class WebhookSink(QueuedSink):
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
         self._opener = urllib.request.build_opener()
-        super().__init__(name=name, queue_size=queue_size, close_timeout_s=close_timeout_s,
+        super().__init__(name=name, spool=spool, queue_size=queue_size, close_timeout_s=close_timeout_s,
                          event_types=event_types)
 
-    def _deliver(self, event: Event) -> None:
-        body = event.to_json().encode("utf-8")
-        delay = self.backoff_s
-        for attempt in range(self.retries + 1):
+    def _deliver_payload(self, payload: str) -> None:
+        body = payload.encode("utf-8")
+        delay, attempt = self.backoff_s, 0
+        while True:
             try:
                 self._post(body)
                 return
@@ -93,11 +96,11 @@ class WebhookSink(QueuedSink):
                 if attempt == self.retries:
                     raise
                 reason = exc
-            log.debug("%s: attempt %d for seq %d failed (%s); retrying in %.2f s",
-                      self.name, attempt + 1, event.seq, reason, delay)
+            self.note_retry(reason)
+            log.debug("%s: attempt %d failed (%s); retrying in %.2f s", self.name, attempt + 1, reason, delay)
             if self.stopping(delay):
-                raise ConnectionError(f"closing; gave up on seq {event.seq} after {attempt + 1} attempt(s)")
-            delay = min(delay * 2, self.backoff_max_s)
+                raise Interrupted(f"closing after {attempt + 1} attempt(s)")
+            delay, attempt = min(delay * 2, self.backoff_max_s), attempt + 1
 
     def _post(self, body: bytes) -> None:
         request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")

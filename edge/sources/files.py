@@ -110,9 +110,12 @@ def _soundfile_blocks(path: str, kind: str, block_ms: int) -> tuple[int, Iterato
 
     def blocks() -> Iterator[np.ndarray]:
         with handle:
-            for block in handle.blocks(blocksize=max(1, rate * block_ms // 1000), dtype="float32", always_2d=True):
-                if not np.all(np.isfinite(block)):
-                    raise AudioError(f"{path}: holds NaN or infinite samples")
-                yield block
+            try:
+                for block in handle.blocks(blocksize=max(1, rate * block_ms // 1000), dtype="float32", always_2d=True):
+                    if not np.all(np.isfinite(block)):
+                        raise AudioError(f"{path}: holds NaN or infinite samples")
+                    yield block
+            except (RuntimeError, soundfile.LibsndfileError) as exc:  # corrupt after a good header
+                raise AudioError(f"{path}: cannot decode {kind.upper()} data ({exc})") from None
 
     return rate, blocks()
