@@ -24,7 +24,8 @@ from ser_edge.audio import load_audio
 from ser_edge.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent, event_from_json
 
 from ..wavgen import write_wav
-from .sinks.support import HOST, Subscriber, free_port, start_mosquitto, stop, wait_until
+from ..mosquitto import HOST, Broker, wait_until
+from .sinks.support import Subscriber
 
 RATE = 16000
 CLI = [sys.executable, "-c", "from ser_edge.cli import main; main()"]
@@ -268,10 +269,9 @@ def test_systemd_ready_reload_stopping_and_watchdog_only_while_audio_flows(notif
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     pytest.importorskip("paho.mqtt.client", reason="paho-mqtt not installed (pip install 'ser-edge[mqtt]')")
-    port = free_port()
-    proc = start_mosquitto(tmp_path_factory.mktemp("mosquitto"), port)
-    yield port
-    stop(proc)
+    server = Broker(tmp_path_factory.mktemp("mosquitto"))
+    yield server.port
+    server.stop()
 
 
 def test_mqtt_from_flags_discovery_events_and_offline_at_exit(mix, broker: int) -> None:

@@ -24,7 +24,7 @@ from ser_edge.sources.base import Block
 from ser_edge.wavfile import read_wav
 
 from ..wavgen import write_wav
-from .sinks.support import wait_until
+from ..mosquitto import wait_until
 
 RATE = 16000
 

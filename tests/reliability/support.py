@@ -1,5 +1,5 @@
-"""Helpers for the reliability tests: the real CLIs as subprocesses, and mosquitto brokers
-configured as a test needs (persistent sessions, a password file, TLS), restartable on one port."""
+"""Helpers for the reliability tests: the real CLIs as subprocesses, and a durable MQTT subscriber
+(brokers come from tests/mosquitto.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
 
-from ..edge.sinks.support import HOST, free_port, wait_until
+from ..mosquitto import subscribed_client, wait_until
 
 SER_EDGE = [sys.executable, "-c", "from ser_edge.cli import main; main()"]
 SER_TRAIN = [sys.executable, "-c", "from ser_train.cli import main; main()"]
@@ -93,89 +92,16 @@ class Listener:
         return "".join(self.err)
 
 
-class Broker:
-    """A mosquitto on a fixed loopback port that can be stopped and started again.
-
-    persistent: sessions (a subscriber's queue) survive a restart; password_file: only those
-    users may connect; tls: (cafile, certfile, keyfile) for a TLS listener.
-    """
-
-    def __init__(self, folder: Path, *, port: Optional[int] = None, persistent: bool = False,
-                 password_file: Optional[Path] = None, tls: Optional[tuple[Path, Path, Path]] = None) -> None:
-        self.binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
-        if self.binary is None:
-            pytest.skip("mosquitto broker not installed (apt-get install mosquitto mosquitto-clients)")
-        self.folder, self.port = folder, port or free_port()
-        lines = [f"listener {self.port} {HOST}", f"allow_anonymous {'false' if password_file else 'true'}"]
-        if os.geteuid() == 0:
-            lines.append("user root")  # else it reads its files as user mosquitto, and pytest's are 0700 root
-        if password_file:
-            lines.append(f"password_file {password_file}")
-        if tls:
-            lines += [f"cafile {tls[0]}", f"certfile {tls[1]}", f"keyfile {tls[2]}"]
-        if persistent:
-            lines += ["persistence true", f"persistence_location {folder}/", "autosave_interval 1"]
-        else:
-            lines.append("persistence false")
-        self.conf = folder / f"mosquitto-{self.port}.conf"
-        self.conf.write_text("\n".join(lines) + "\n")
-        self.proc: Optional[subprocess.Popen] = None
-        self.start()
-
-    def start(self) -> None:
-        log = open(self.folder / f"mosquitto-{self.port}.log", "ab")
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        if not wait_until(lambda: _accepts(self.port) or self.proc.poll() is not None, 10.0) or \
-                self.proc.poll() is not None:
-            pytest.fail(f"mosquitto did not start on {HOST}:{self.port}; see {self.folder}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-
-def _accepts(port: int) -> bool:
-    import socket
-
-    try:
-        socket.create_connection((HOST, port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
-
-
 class DurableSubscriber:
     """A paho subscriber with a persistent session (QoS 1), so that a broker restart loses nothing
     for it; records payloads per topic and reconnects by itself."""
 
     def __init__(self, port: int, topic: str, *, auth: Optional[tuple[str, str]] = None,
                  ca_file: Optional[Path] = None) -> None:
-        mqtt = pytest.importorskip("paho.mqtt.client")
         self.topic = topic
         self.messages: list[tuple[str, str]] = []  # (topic, payload)
         self._lock = threading.Lock()
-        subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"durable-{uuid.uuid4().hex[:8]}",
-                                  clean_session=False)
-        self.client.reconnect_delay_set(0.1, 0.5)
-        if auth:
-            self.client.username_pw_set(*auth)
-        if ca_file:
-            self.client.tls_set(ca_certs=str(ca_file))
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
-        self.client.on_subscribe = lambda *args: subscribed.set()
-        self.client.on_message = self._on_message
-        self.client.connect(HOST, port, keepalive=10)
-        self.client.loop_start()
-        if not subscribed.wait(10):
-            raise RuntimeError("test subscriber could not subscribe")
+        self.client = subscribed_client(port, [topic], self._on_message, durable=True, auth=auth, ca_file=ca_file)
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         with self._lock:

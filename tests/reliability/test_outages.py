@@ -20,8 +20,8 @@ import pytest
 
 from ser_edge.audio import load_audio
 
-from ..edge.sinks.support import HOST, free_port, wait_until
-from .support import Broker, DurableSubscriber, Listener, first_seen
+from ..mosquitto import HOST, Broker, free_port, wait_until
+from .support import DurableSubscriber, Listener, first_seen
 
 pytest.importorskip("paho.mqtt.client", reason="paho-mqtt not installed (pip install 'ser-edge[mqtt]')")
 

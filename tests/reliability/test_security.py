@@ -16,9 +16,9 @@ import pytest
 from ser_edge.errors import ConfigError
 from ser_edge.sinks.secretfile import read_secret_file
 
-from ..edge.sinks.support import HOST
+from ..mosquitto import HOST, Broker
 from ..wavgen import write_wav
-from .support import SER_EDGE, Broker, DurableSubscriber, Listener, env, first_seen, run
+from .support import SER_EDGE, DurableSubscriber, Listener, env, first_seen, run
 
 pytest.importorskip("paho.mqtt.client", reason="paho-mqtt not installed (pip install 'ser-edge[mqtt]')")
 

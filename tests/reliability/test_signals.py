@@ -21,8 +21,8 @@ import pytest
 
 from ser_edge.audio import load_audio
 
-from ..edge.sinks.support import HOST, wait_until
-from .support import Broker, DurableSubscriber, Listener, env, first_seen
+from ..mosquitto import HOST, Broker, wait_until
+from .support import DurableSubscriber, Listener, env, first_seen
 
 pytest.importorskip("paho.mqtt.client", reason="paho-mqtt not installed (pip install 'ser-edge[mqtt]')")
 
@@ -128,6 +128,8 @@ class NotifySocket:
                 self.messages.append((time.monotonic(), self.sock.recv(4096).decode()))
             except socket.timeout:
                 continue
+            except OSError:  # closed by close() while waiting
+                return
 
     def pings(self) -> list[float]:
         return [t for t, m in self.messages if m == "WATCHDOG=1"]

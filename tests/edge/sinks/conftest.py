@@ -17,7 +17,8 @@ import pytest
 
 from ser_edge.events import EventFactory
 
-from .support import HOST, Subscriber, free_port, start_mosquitto, stop
+from ...mosquitto import HOST, Broker
+from .support import Subscriber
 
 
 @pytest.fixture
@@ -37,10 +38,9 @@ def device() -> str:
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """A real mosquitto on a free loopback port; yields the port."""
-    port = free_port()
-    proc = start_mosquitto(tmp_path_factory.mktemp("mosquitto"), port)
-    yield port
-    stop(proc)
+    server = Broker(tmp_path_factory.mktemp("mosquitto"))
+    yield server.port
+    server.stop()
 
 
 @pytest.fixture

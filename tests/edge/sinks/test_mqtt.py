@@ -15,7 +15,8 @@ import pytest
 from ser_edge.errors import ConfigError
 from ser_edge.events import EventFactory, event_from_json
 
-from .support import HOST, Subscriber, TcpGate, emotion, free_port
+from ...mosquitto import HOST, free_port
+from .support import Subscriber, TcpGate, emotion
 
 paho = pytest.importorskip("paho.mqtt.client")
 from ser_edge.sinks import MqttSink  # noqa: E402  (after the skip)

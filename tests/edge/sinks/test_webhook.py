@@ -10,7 +10,8 @@ from ser_edge.errors import ConfigError
 from ser_edge.events import EventFactory
 from ser_edge.sinks import WebhookSink
 
-from .support import HOST, emotion, free_port
+from ...mosquitto import HOST, free_port
+from .support import emotion
 
 
 def test_events_arrive_as_json_with_headers(factory: EventFactory, http_server: tuple) -> None:
