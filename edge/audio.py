@@ -9,11 +9,12 @@ Resampling uses python-soxr (band-limited, anti-aliased; aarch64 wheels exist).
 from __future__ import annotations
 
 import os
+from typing import Iterator
 
 import numpy as np
 
 from .errors import AudioError, DependencyError
-from .wavfile import check_rate, open_audio_file, read_wav, sniff
+from .wavfile import check_rate, iter_wav_blocks, open_audio_file, read_wav, read_wav_info, sniff
 
 _SOUNDFILE_KINDS = ("flac", "aiff", "ogg")
 
@@ -26,6 +27,34 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
     if out.size == 0:
         raise AudioError(f"{path}: holds no audio samples")
     return out
+
+
+def iter_audio(path: str | os.PathLike, sample_rate: int = 16000, block_s: float = 1.0) -> Iterator[np.ndarray]:
+    """Stream a file as mono float32 blocks (n,) at ``sample_rate`` Hz, about ``block_s`` s of the
+    file each: bounded memory for any length. The samples are those of `load_audio` exactly
+    (streamed soxr resampling equals the one-shot form); the same AudioErrors, raised when met."""
+    name = str(path)
+    kind = probe(name)
+    if kind == "wav":
+        rate = read_wav_info(name).sample_rate
+        blocks = iter_wav_blocks(name, max(1, int(block_s * rate)))
+    else:
+        blocks, rate = _soundfile_blocks(name, kind, block_s)
+    stream = None if rate == sample_rate else _soxr().ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
+    total = 0
+    for block in blocks:
+        mono = to_mono(block)
+        out = mono if stream is None else stream.resample_chunk(mono, last=False)
+        total += out.size
+        if out.size:
+            yield out
+    if stream is not None:
+        tail = stream.resample_chunk(np.zeros(0, np.float32), last=True)
+        total += tail.size
+        if tail.size:
+            yield tail
+    if total == 0:
+        raise AudioError(f"{name}: holds no audio samples")
 
 
 def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
@@ -83,13 +112,39 @@ def _head(name: str) -> bytes:
     return head
 
 
-def _read_with_soundfile(name: str, kind: str) -> tuple[np.ndarray, int]:
+def _soundfile(name: str, kind: str):
     try:
         import soundfile
     except (ImportError, OSError):  # OSError: the wheel is there but libsndfile is not
         raise DependencyError(
             f"{name}: {kind.upper()} needs soundfile (pip install ser-edge[flac]); WAV works without it"
         ) from None
+    return soundfile
+
+
+def _soundfile_blocks(name: str, kind: str, block_s: float) -> tuple[Iterator[np.ndarray], int]:
+    """(blocks float32 (n, channels) checked like `_read_with_soundfile`, rate in Hz)."""
+    soundfile = _soundfile(name, kind)
+    try:
+        rate = int(soundfile.info(name).samplerate)
+    except (RuntimeError, ValueError, TypeError, OSError) as exc:
+        raise AudioError(f"{name}: cannot decode {kind.upper()} data ({exc})") from None
+    check_rate(rate, name)
+
+    def blocks() -> Iterator[np.ndarray]:
+        try:
+            for data in soundfile.blocks(name, blocksize=max(1, int(block_s * rate)), dtype="float32", always_2d=True):
+                if not np.all(np.isfinite(data)):
+                    raise AudioError(f"{name}: holds NaN or infinite samples")
+                yield np.clip(data, -1.0, 1.0, out=data)
+        except (RuntimeError, ValueError, TypeError, OSError) as exc:
+            raise AudioError(f"{name}: cannot decode {kind.upper()} data ({exc})") from None
+
+    return blocks(), rate
+
+
+def _read_with_soundfile(name: str, kind: str) -> tuple[np.ndarray, int]:
+    soundfile = _soundfile(name, kind)
     try:
         data, rate = soundfile.read(name, dtype="float32", always_2d=True)
     except (RuntimeError, ValueError, TypeError, OSError) as exc:  # LibsndfileError is a RuntimeError

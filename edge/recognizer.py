@@ -1,8 +1,9 @@
 """Clip-level recognition: a whole array or file in, one label with scores out.
 
 The steps are the ones training evaluates with: MFCC frames and speech flags for
-the clip, its voiced classification windows (`ser_edge.windows.clip_windows`),
-int8 scores per window, averaged over the windows.
+the clip, its voiced classification windows (those of `ser_edge.windows.clip_windows`),
+int8 scores per window, averaged over the windows. Files and arrays stream through
+`ClipScorer` block by block, so memory stays flat whatever the clip's length.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Optional
 
 import numpy as np
 
-from .audio import load_audio, resample, to_mono
+from .audio import iter_audio, resample, to_mono
 from .bundle import Bundle, load_bundle
 from .classifier import Classifier
+from .clipstream import ClipScorer
 from .errors import AudioError
 from .mfcc import MfccExtractor
 from .models import default_bundle_path
@@ -67,16 +69,22 @@ class Recognizer:
     def classify_array(self, samples: np.ndarray, sample_rate: int, *, name: str = "audio") -> ClipResult:
         """Mono or (frames, channels) float audio at ``sample_rate`` Hz -> one decision."""
         x = resample(to_mono(samples), sample_rate, self.params.sample_rate)
-        if x.size < self.params.frame_length:
-            raise AudioError(f"{name}: {x.size / self.params.sample_rate * 1000:.0f} ms of audio is too short "
-                             f"(at least {self.params.frame_ms:g} ms)")
-        scores, speech = self.window_scores(x)
-        mean = scores.mean(axis=0)
-        best = int(np.argmax(mean))
-        return ClipResult(self.labels[best], float(mean[best]), {k: float(v) for k, v in zip(self.labels, mean)},
-                          len(scores), float(speech.mean()) if speech.size else 0.0, x.size / self.params.sample_rate)
+        block = self.params.sample_rate
+        return self._classify_blocks((x[i: i + block] for i in range(0, x.size, block)), name)
 
     def classify_file(self, path: str | os.PathLike) -> ClipResult:
-        """Any supported audio file -> one decision; AudioError naming the file if unreadable."""
-        x = load_audio(path, self.params.sample_rate)
-        return self.classify_array(x, self.params.sample_rate, name=str(Path(path)))
+        """Any supported audio file -> one decision; AudioError naming the file if unreadable.
+        The file is read in 1 s blocks: memory does not grow with its length."""
+        return self._classify_blocks(iter_audio(path, self.params.sample_rate), str(Path(path)))
+
+    def _classify_blocks(self, blocks, name: str) -> ClipResult:
+        scorer = ClipScorer(self.params, self.classifier.scores_many)
+        for block in blocks:
+            scorer.push(block)
+        clip = scorer.finish()
+        if clip.mean is None:
+            raise AudioError(f"{name}: {clip.samples / self.params.sample_rate * 1000:.0f} ms of audio is too short "
+                             f"(at least {self.params.frame_ms:g} ms)")
+        best = int(np.argmax(clip.mean))
+        return ClipResult(self.labels[best], float(clip.mean[best]), {k: float(v) for k, v in zip(self.labels, clip.mean)},
+                          clip.windows, clip.voiced, clip.samples / self.params.sample_rate)

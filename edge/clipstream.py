@@ -1,0 +1,98 @@
+"""One decision for a whole clip, in bounded memory: audio blocks in, mean window scores out.
+
+It picks the same windows as `ser_edge.windows.clip_windows` (the windows with enough
+speech; else the single most voiced one; a clip shorter than one window repeated to fill
+it), but finds them as the audio streams and keeps only a running sum of their scores,
+so an hour-long file needs no more memory than a three-second clip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from .mfcc import MfccExtractor
+from .params import FeatureParams
+from .vad import VoiceGate
+from .windows import fit_to_window, normalise_window
+
+#: (k, window_frames, n_mfcc) float32 normalised windows -> (k, classes) float32 scores
+ScoreFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ClipScores:
+    """mean: (classes,) float64 mean score of the chosen windows; windows: how many;
+    voiced: speech share of the clip's hops (0..1); samples: audio length in samples."""
+
+    mean: Optional[np.ndarray]
+    windows: int
+    voiced: float
+    samples: int
+
+
+class ClipScorer:
+    """Push 1-D float32 blocks at ``params.sample_rate``; `finish` gives the clip's scores.
+
+    Memory: one window of frames and flags plus a block, whatever the clip's length.
+    """
+
+    def __init__(self, params: FeatureParams, score: ScoreFn, *, min_voiced: float = 0.5):
+        self.params, self._score, self.min_voiced = params, score, min_voiced
+        self._mfcc = MfccExtractor(params).stream()
+        self._gate = VoiceGate.from_params(params)
+        self._frames = np.zeros((0, params.n_mfcc), np.float32)  # frames from frame index _offset on
+        self._flags = np.zeros(0, bool)  # speech flags (one per hop) from hop index _offset on
+        self._offset = 0
+        self._next_start = 0  # frame index where the next window starts
+        self._sum: Optional[np.ndarray] = None  # summed scores of the windows kept
+        self._kept = 0
+        self._best: tuple[float, Optional[np.ndarray]] = (-1.0, None)  # first most voiced window
+        self._samples = self._hops = self._speech_hops = 0
+
+    def push(self, block: np.ndarray) -> None:
+        """Add samples: 1-D float32 audio at the model rate, any length."""
+        x = np.asarray(block, dtype=np.float32).reshape(-1)
+        self._samples += x.size
+        flags = self._gate.push(x)
+        self._hops += flags.size
+        self._speech_hops += int(flags.sum())
+        self._frames = np.concatenate([self._frames, self._mfcc.push(x)])
+        self._flags = np.concatenate([self._flags, flags])
+        self._score_ready_windows()
+
+    def finish(self) -> ClipScores:
+        """The clip's mean scores (None when it had no whole frame) and what they came from."""
+        voiced = self._speech_hops / self._hops if self._hops else 0.0
+        if self._kept:
+            return ClipScores(self._sum / self._kept, self._kept, voiced, self._samples)
+        if self._best[1] is not None:
+            return ClipScores(self._best[1].astype(np.float64), 1, voiced, self._samples)
+        if self._frames.shape[0] == 0:
+            return ClipScores(None, 0, voiced, self._samples)
+        short = normalise_window(fit_to_window(self._frames, self.params), self.params)[None]  # shorter than a window
+        return ClipScores(self._score(short)[0].astype(np.float64), 1, voiced, self._samples)
+
+    def _score_ready_windows(self) -> None:
+        size, hop = self.params.window_frames, self.params.window_hop_frames
+        end = self._offset + self._frames.shape[0]
+        starts = list(range(self._next_start, end - size + 1, hop))
+        if not starts:
+            return
+        local = [s - self._offset for s in starts]
+        fractions = np.array([self._flags[i: i + size].mean() for i in local])
+        scores = self._score(normalise_window(np.stack([self._frames[i: i + size] for i in local]), self.params))
+        keep = fractions >= self.min_voiced
+        if keep.any():
+            total = scores[keep].astype(np.float64).sum(axis=0)
+            self._sum = total if self._sum is None else self._sum + total
+            self._kept += int(keep.sum())
+        best = int(np.argmax(fractions))  # the first of the most voiced
+        if fractions[best] > self._best[0]:
+            self._best = (float(fractions[best]), scores[best])
+        self._next_start = starts[-1] + hop
+        drop = self._next_start - self._offset
+        self._frames, self._flags = self._frames[drop:], self._flags[drop:]
+        self._offset = self._next_start
