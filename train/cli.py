@@ -70,6 +70,8 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
 @click.option("--learning-rate", default=1e-3, show_default=True)
 @click.option("--width", default=48, show_default=True, help="Filters in the first conv block.")
 @click.option("--depth", default=3, show_default=True, help="Conv blocks.")
+@click.option("--dropout", default=0.3, show_default=True, help="Dropout before the dense layer.")
+@click.option("--mixup", default=0.0, show_default=True, help="Mixup Beta alpha (0 = off).")
 @click.option("--copies", default=None, type=int, help="Augmented copies per training clip (default from the augment config).")
 @click.option("--no-augment", is_flag=True, help="Train on clean clips without SpecAugment masks.")
 @click.option("--augment", "augment_file", type=click.Path(path_type=Path, exists=True),
@@ -79,7 +81,7 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
 @click.option("--params", "params_file", type=click.Path(path_type=Path, exists=True), help="JSON of feature parameters to override.")
 @verbosity_options
 def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, epochs, patience, batch_size,
-        learning_rate, width, depth, copies, no_augment, augment_file, seed, cache_dir, params_file, verbose, quiet) -> None:
+        learning_rate, width, depth, dropout, mixup, copies, no_augment, augment_file, seed, cache_dir, params_file, verbose, quiet) -> None:
     """Train a compact Conv1D on DATA_DIRS and write a run folder with metrics and plots."""
     from .augment import AugmentConfig
     from .fit import TrainConfig, fit as run_fit
@@ -97,8 +99,8 @@ def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, epoch
     config = TrainConfig(
         data_dirs=tuple(str(d) for d in data_dirs), label_set=label_set, test_speakers=_speakers(test_speakers),
         validation_speakers=_speakers(validation_speakers), epochs=epochs, patience=patience, batch_size=batch_size,
-        learning_rate=learning_rate, seed=seed, cache_dir=str(cache_dir), params=params,
-        model=ModelConfig(width=width, depth=depth), augment=augment,
+        learning_rate=learning_rate, seed=seed, mixup=mixup, cache_dir=str(cache_dir), params=params,
+        model=ModelConfig(width=width, depth=depth, dropout=dropout), augment=augment,
     )
     metrics = run_fit(config, run_dir, progress=not quiet, verbose=0 if quiet else 2)
     for part in ("validation", "test"):

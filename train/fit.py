@@ -41,12 +41,17 @@ class TrainConfig:
     patience: int = 10  # epochs without validation improvement before stopping
     seed: int = 0
     balance: str = "class+speaker"  # "class": classes weigh the same; "+speaker": speakers too
+    mixup: float = 0.0  # Beta(a, a) of mixup between windows of a batch; 0 = off
     monitor: str = "val_uar"  # early stopping on validation clip-level UAR, or "val_loss"
     workers: int = 0  # feature extraction processes; 0 = all cores
     cache_dir: str = ".cache/features"
     params: FeatureParams = field(default_factory=FeatureParams)
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig.default)
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.mixup, (int, float)) and 0.0 <= self.mixup <= 10.0):
+            raise ConfigError(f"mixup={self.mixup!r} is invalid; allowed: 0 (off) or a Beta alpha up to 10, e.g. 0.4")
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -136,8 +141,9 @@ def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
     tr, va = data.windows["train"], data.windows["validation"]
     n_classes = len(data.label_set.labels)
     model = build_model(config.params.window_frames, config.params.n_mfcc, n_classes, config.model)
+    # one-hot targets throughout: mixup makes them soft
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss="categorical_crossentropy", metrics=["accuracy"])
     weights = window_weights(tr, data, n_classes, config.balance)
     mode = "max" if config.monitor == "val_uar" else "min"
     callbacks = [
@@ -145,8 +151,8 @@ def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
         keras.callbacks.EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor=config.monitor, mode=mode, factor=0.5, patience=max(2, config.patience // 3)),
     ]
-    batches = _Batches(tr, config.batch_size, config.augment, config.seed, weights)
-    history = model.fit(batches, epochs=config.epochs, validation_data=(va.x, va.y),
+    batches = _Batches(tr, n_classes, config, weights)
+    history = model.fit(batches, epochs=config.epochs, validation_data=(va.x, np.eye(n_classes, dtype=np.float32)[va.y]),
                         callbacks=callbacks, verbose=verbose)
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
@@ -183,32 +189,49 @@ class _ValidationUar:
 
 
 class _Batches:
-    """Shuffled training batches with SpecAugment masks and class weights (a keras PyDataset)."""
+    """Shuffled training batches: SpecAugment masks, one-hot targets, loss weights, and with
+    ``config.mixup`` > 0 each window blended with another of its batch (a keras PyDataset)."""
 
     def __new__(cls, *args, **kwargs):
         import keras
 
         class Batches(keras.utils.PyDataset):
-            def __init__(self, windows: WindowSet, batch_size: int, augment: AugmentConfig, seed: int, weights: np.ndarray):
+            def __init__(self, windows: WindowSet, n_classes: int, config: TrainConfig, weights: np.ndarray):
                 super().__init__()
-                self.windows, self.batch_size, self.augment = windows, batch_size, augment
-                self.rng = np.random.default_rng(seed)
-                self.weights = weights
+                self.windows, self.config, self.weights = windows, config, weights
+                self.onehot = np.eye(n_classes, dtype=np.float32)
+                self.rng = np.random.default_rng(config.seed)
                 self.order = self.rng.permutation(len(windows))
 
             def __len__(self) -> int:
-                return max(1, len(self.windows) // self.batch_size)
+                return max(1, len(self.windows) // self.config.batch_size)
 
             def __getitem__(self, i: int):
-                pick = self.order[i * self.batch_size : (i + 1) * self.batch_size]
-                x = spec_augment(self.windows.x[pick], rng=self.rng, config=self.augment)
-                y = self.windows.y[pick]
-                return x, y, self.weights[pick]
+                size = self.config.batch_size
+                pick = self.order[i * size: (i + 1) * size]
+                x = spec_augment(self.windows.x[pick], rng=self.rng, config=self.config.augment)
+                y, w = self.onehot[self.windows.y[pick]], self.weights[pick]
+                return mix_batch(x, y, w, self.config.mixup, self.rng) if self.config.mixup else (x, y, w)
 
             def on_epoch_end(self) -> None:
                 self.order = self.rng.permutation(len(self.windows))
 
         return Batches(*args, **kwargs)
+
+
+def mix_batch(x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float, rng: np.random.Generator):
+    """Mixup: each window x (n, frames, coeffs), its one-hot y (n, classes) and weight w (n,)
+    blended with those of a random partner, lam ~ Beta(alpha, alpha) folded to >= 0.5 so the
+    window keeps most of itself. float32 throughout."""
+    lam = rng.beta(alpha, alpha, size=len(x)).astype(np.float32)
+    lam = np.maximum(lam, 1 - lam)
+    partner = rng.permutation(len(x))
+
+    def mix(a: np.ndarray) -> np.ndarray:
+        share = lam.reshape((-1,) + (1,) * (a.ndim - 1))
+        return (share * a + (1 - share) * a[partner]).astype(np.float32)
+
+    return mix(x), mix(y), mix(w)
 
 
 def evaluate_windows(predict, windows: WindowSet, clips: list[Clip], label_set: LabelSet) -> Optional[dict]:

@@ -6,9 +6,12 @@ import json
 
 import numpy as np
 
+import pytest
+
+from ser_edge.errors import ConfigError
 from ser_edge.params import FeatureParams
 from ser_train.features import FeatureCache, extract
-from ser_train.fit import TrainConfig
+from ser_train.fit import TrainConfig, mix_batch
 from ser_train.run import load_run
 
 
@@ -52,3 +55,26 @@ def test_feature_cache_is_reused_and_bad_files_are_skipped(tiny_data, tmp_path):
         np.testing.assert_array_equal(again[key].frames, feats.frames)
     # window settings do not change the frames, so they share the cache
     assert FeatureCache(tmp_path / "cache", FeatureParams(window_ms=2000.0)).root == cache.root
+
+
+def test_mixup_blends_windows_targets_and_weights_with_one_partner_each():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 150, 30)).astype(np.float32)
+    y = np.eye(32, dtype=np.float32)  # a class per window, so each target names its partner
+    w = rng.uniform(0.5, 2.0, 32).astype(np.float32)
+    mx, my, mw = mix_batch(x, y, w, 0.4, np.random.default_rng(1))
+    assert mx.dtype == my.dtype == mw.dtype == np.float32 and mx.shape == x.shape
+    np.testing.assert_allclose(my.sum(axis=1), 1.0, rtol=1e-6)  # still a distribution
+    lam = np.diag(my)
+    assert (lam >= 0.5).all() and (lam < 0.99).any()  # each window keeps most of itself
+    for i in range(len(x)):
+        others = my[i].copy()
+        others[i] = 0
+        j = int(np.argmax(others)) if others.max() > 0 else i
+        np.testing.assert_allclose(mx[i], lam[i] * x[i] + (1 - lam[i]) * x[j], atol=1e-5)
+        np.testing.assert_allclose(mw[i], lam[i] * w[i] + (1 - lam[i]) * w[j], rtol=1e-5)
+
+
+def test_mixup_must_be_a_sane_alpha(tmp_path):
+    with pytest.raises(ConfigError, match="mixup=-1"):
+        TrainConfig(data_dirs=(str(tmp_path),), mixup=-1)
