@@ -8,8 +8,8 @@ Both pipelines classify the same clips: every RAVDESS clip of the model's held-o
 speakers (the manifest's training_data), once, and cached in .cache/notebook_baseline.
 
 Each pipeline runs in its own fresh process per run, so that imports, start-up and peak RSS
-are its own (CPU time from `os.wait4`; peak RSS is the worker's own VmHWM, read at its end). In
-each process:
+are its own (CPU time from `os.wait4`; peak RSS is the worker's own VmHWM, read after it has
+classified every clip, and again at its end). In each process:
 * start-up: seconds from spawn to imports done, to ready (model loaded) and to the first
   clip's decision (file -> label, the first clip);
 * per clip: file -> label ms (read, resample, features, model, decision), and the labels,
@@ -47,15 +47,16 @@ def _since_spawn() -> float:
 
 def device_worker(job: dict) -> dict:
     """ser-edge: Recognizer.classify_file per clip; streaming and from-scratch windows."""
-    from ser_edge.audio import load_audio
-    from ser_edge.bench import window_timings
-    from ser_edge.recognizer import Recognizer
-    from ser_edge.windows import normalise_window
+    from ser_edge.recognizer import Recognizer  # what `ser-edge classify` imports
 
     out = {"imported_s": _since_spawn()}
     recognizer = Recognizer(job["bundle"])
     out["ready_s"] = _since_spawn()
     out.update(_classify_all(job["clips"], lambda path: recognizer.labels.index(recognizer.classify_file(path).label)))
+    from ser_edge.audio import load_audio
+    from ser_edge.bench import window_timings
+    from ser_edge.windows import normalise_window
+
     p, rate = recognizer.params, recognizer.params.sample_rate
     out["windows_streaming"] = window_timings((load_audio(c, rate) for c in job["clips"]), recognizer.classifier)
     out["windows_scratch"] = _time_windows(job["clips"], lambda c: load_audio(c, rate), p.window_samples,
@@ -127,16 +128,27 @@ def _time_windows(clips: list, load, size: int, hop: int, featurize, infer, dire
 
 
 def _classify_all(clips: list, classify) -> dict:
-    """Classify every clip in order: first decision time, per-clip ms, predicted label indices."""
-    from ser_edge.bench import percentiles
-
+    """Classify every clip in order: first decision time, per-clip ms, predicted label indices, and
+    the peak RSS so far (MB), before the per-window timing loads anything more."""
     first, clip_ms, predicted = None, [], []
     for clip in clips:
         t0 = time.perf_counter()
         predicted.append(int(classify(clip)))
         clip_ms.append(1000 * (time.perf_counter() - t0))
         first = first if first is not None else _since_spawn()
-    return {"first_decision_s": first, "per_clip_ms": percentiles(clip_ms), "predicted": predicted}
+    peak = _vm_hwm_mb()
+    from ser_edge.bench import percentiles
+
+    return {"first_decision_s": first, "per_clip_ms": percentiles(clip_ms), "predicted": predicted,
+            "peak_rss_classify_mb": peak}
+
+
+def _vm_hwm_mb() -> float:
+    """This process's peak RSS (VmHWM), MB; its ru_maxrss would start at the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) * 1024 / 1e6, 1)
+    raise RuntimeError("no VmHWM in /proc/self/status: peak RSS needs Linux")
 
 
 # ----- the orchestrator ------------------------------------------------------------------------------
@@ -216,9 +228,7 @@ def main() -> None:
     if args.worker:
         job = json.loads(Path(args.job).read_text())
         result = (device_worker if args.worker == "device" else notebook_worker)(job)
-        from ser_edge.bench import peak_rss_mb
-
-        result["peak_rss_mb"] = peak_rss_mb()  # its own VmHWM: ru_maxrss would start at the parent's peak
+        result["peak_rss_mb"] = _vm_hwm_mb()
         Path(args.out).write_text(json.dumps(result))
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
