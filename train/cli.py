@@ -64,6 +64,7 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
 @click.option("--labels", "label_set", default="7class", show_default=True, help="Label set: 7class or 4class.")
 @click.option("--test-speakers", default="", help="Held-out speakers, e.g. 17,18,19,20 or ravdess:17 (default: none).")
 @click.option("--validation-speakers", default="15,16", show_default=True, help="Speakers for early stopping.")
+@click.option("--exclude-speakers", default="", help="Speakers left out altogether, e.g. 01,02 (default: none).")
 @click.option("--epochs", default=60, show_default=True, help="Most epochs (early stopping ends sooner).")
 @click.option("--patience", default=10, show_default=True, help="Epochs without validation improvement before stopping.")
 @click.option("--batch-size", default=64, show_default=True)
@@ -80,7 +81,7 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
 @click.option("--cache", "cache_dir", default=".cache/features", show_default=True, type=click.Path(path_type=Path))
 @click.option("--params", "params_file", type=click.Path(path_type=Path, exists=True), help="JSON of feature parameters to override.")
 @verbosity_options
-def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, epochs, patience, batch_size,
+def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, exclude_speakers, epochs, patience, batch_size,
         learning_rate, width, depth, dropout, mixup, copies, no_augment, augment_file, seed, cache_dir, params_file, verbose, quiet) -> None:
     """Train a compact Conv1D on DATA_DIRS and write a run folder with metrics and plots."""
     from .augment import AugmentConfig
@@ -98,7 +99,7 @@ def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, epoch
         augment = augment.replace(copies=copies)
     config = TrainConfig(
         data_dirs=tuple(str(d) for d in data_dirs), label_set=label_set, test_speakers=_speakers(test_speakers),
-        validation_speakers=_speakers(validation_speakers), epochs=epochs, patience=patience, batch_size=batch_size,
+        validation_speakers=_speakers(validation_speakers), exclude_speakers=_speakers(exclude_speakers), epochs=epochs, patience=patience, batch_size=batch_size,
         learning_rate=learning_rate, seed=seed, mixup=mixup, cache_dir=str(cache_dir), params=params,
         model=ModelConfig(width=width, depth=depth, dropout=dropout), augment=augment,
     )

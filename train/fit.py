@@ -35,6 +35,7 @@ class TrainConfig:
     label_set: str = "7class"
     test_speakers: tuple[str, ...] = ()
     validation_speakers: tuple[str, ...] = ("ravdess:15", "ravdess:16")
+    exclude_speakers: tuple[str, ...] = ()  # left out of every part (e.g. to measure fewer speakers)
     epochs: int = 60  # upper bound; early stopping on validation speakers ends sooner
     batch_size: int = 64
     learning_rate: float = 1e-3  # Adam, halved when validation loss stalls
@@ -57,7 +58,7 @@ class TrainConfig:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data.update(params=self.params.to_dict(), model=self.model.to_dict(), augment=self.augment.to_dict())
         data.update(data_dirs=list(self.data_dirs), test_speakers=list(self.test_speakers),
-                    validation_speakers=list(self.validation_speakers))
+                    validation_speakers=list(self.validation_speakers), exclude_speakers=list(self.exclude_speakers))
         return data
 
     @classmethod
@@ -74,7 +75,7 @@ class TrainConfig:
             data["model"] = ModelConfig(**data["model"])
         if "augment" in data:
             data["augment"] = AugmentConfig.from_dict(data["augment"], source=source)
-        for key in ("data_dirs", "test_speakers", "validation_speakers"):
+        for key in ("data_dirs", "test_speakers", "validation_speakers", "exclude_speakers"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -95,7 +96,11 @@ def prepare(config: TrainConfig, *, progress: bool = True) -> Prepared:
     """Index, split by speaker, extract (cached) clean and augmented features, cut windows."""
     label_set = get_label_set(config.label_set)
     index = index_folders([Path(d) for d in config.data_dirs])
-    clips = [c for c in index.clips if label_set.index_of(c.emotion) is not None]
+    excluded = set(speaker_ids(config.exclude_speakers))
+    unknown = sorted(excluded - {c.speaker for c in index.clips})
+    if unknown:
+        raise ConfigError(f"exclude_speakers: {', '.join(unknown)} not in the data")
+    clips = [c for c in index.clips if label_set.index_of(c.emotion) is not None and c.speaker not in excluded]
     skipped = [(str(p.path), p.reason) for p in index.problems]
     split = make_split({c.speaker for c in clips}, test=speaker_ids(config.test_speakers),
                        validation=speaker_ids(config.validation_speakers))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -78,3 +79,17 @@ def test_mixup_blends_windows_targets_and_weights_with_one_partner_each():
 def test_mixup_must_be_a_sane_alpha(tmp_path):
     with pytest.raises(ConfigError, match="mixup=-1"):
         TrainConfig(data_dirs=(str(tmp_path),), mixup=-1)
+
+
+def test_excluded_speakers_are_in_no_part_and_must_exist(tiny_data, tmp_path):
+    from ser_train.augment import AugmentConfig
+    from ser_train.fit import prepare
+
+    config = TrainConfig(data_dirs=(str(tiny_data),), test_speakers=("ravdess:04",), validation_speakers=("ravdess:03",),
+                         exclude_speakers=("ravdess:02",), workers=1, cache_dir=str(tmp_path / "cache"),
+                         augment=AugmentConfig.off())
+    data = prepare(config, progress=False)
+    assert data.split.train == {"ravdess:01"} and {c.speaker for c in data.clips} == {"ravdess:01", "ravdess:03", "ravdess:04"}
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ConfigError, match="exclude_speakers: ravdess:19 not in the data"):
+        prepare(dataclasses.replace(config, exclude_speakers=("19",)), progress=False)
