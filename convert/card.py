@@ -62,7 +62,18 @@ def _targets_section(m: dict, metrics: dict, size_kib: float) -> list[str]:
     return lines + [""]
 
 
-def render_card(bundle_dir: Path, folds: Optional[dict] = None) -> str:
+def _speaker_curve_lines(rows: list) -> list[str]:
+    """One limitation line from benchmarks/speaker_curve.py's JSON: fewer speakers, lower UAR."""
+    done = [r for r in rows if r.get("uar_all_actors") is not None]
+    if not done:
+        return []
+    parts = "; ".join(f"fold {r['fold']}: {_pct(r['uar'])} with {len(r['kept'])} actors vs "
+                      f"{_pct(r['uar_all_actors'])} with {r['n_all_actors']}" for r in done)
+    return [f"- Too few speakers is the main limit: trained on half the RAVDESS actors, held-out UAR drops "
+            f"({parts}; `benchmarks/speaker_curve.py`). More speakers (e.g. CREMA-D's 91) is the lever."]
+
+
+def render_card(bundle_dir: Path, folds: Optional[dict] = None, speaker_curve: Optional[list] = None) -> str:
     bundle = load_bundle(bundle_dir)
     m, p = bundle.manifest, bundle.params
     metrics = m.get("metrics", {})
@@ -122,7 +133,8 @@ def render_card(bundle_dir: Path, folds: Optional[dict] = None) -> str:
         "about unseen voices. Expect lower accuracy on other languages, children, older adults, "
         "accents, far-field or noisy microphones.",
         "- Seven categories do not describe every state; confidence is not calibrated probability.",
-        "- Accuracy on unseen speakers is modest (see above): treat outputs as weak, aggregated signals.", "",
+        "- Accuracy on unseen speakers is modest (see above): treat outputs as weak, aggregated signals.",
+        *_speaker_curve_lines(speaker_curve or []), "",
         "## Licence",
         f"{m.get('licence', {}).get('model_use', '')}",
     ]
@@ -137,9 +149,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Render a model card from a bundle's manifest.")
     ap.add_argument("bundle", type=Path)
     ap.add_argument("--folds", type=Path, help="JSON written by benchmarks/train_folds.py --json")
+    ap.add_argument("--speaker-curve", type=Path, help="JSON written by benchmarks/speaker_curve.py --json")
     args = ap.parse_args()
     folds = json.loads(args.folds.read_text()) if args.folds else None
-    print(render_card(args.bundle, folds), end="")
+    curve = json.loads(args.speaker_curve.read_text()) if args.speaker_curve else None
+    print(render_card(args.bundle, folds, curve), end="")
 
 
 if __name__ == "__main__":

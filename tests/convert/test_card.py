@@ -24,3 +24,11 @@ def test_card_marks_targets_met_or_not(tiny_bundle):
     card = render_card(tiny_bundle)
     assert "| model file at most 100 KB |" in card
     assert "| int8 UAR on unseen RAVDESS speakers at least 65 % |" in card and "| **no** |" in card  # a 3-epoch model
+
+
+def test_card_names_the_speaker_limit_from_the_speaker_curve(tiny_bundle):
+    curve = [{"fold": 4, "kept": ["ravdess:03"] * 7, "uar": 0.454, "uar_all_actors": 0.606, "n_all_actors": 14}]
+    card = render_card(tiny_bundle, speaker_curve=curve)
+    limits = card[card.index("## Limitations"):card.index("## Licence")]
+    assert "fold 4: 45.4 % with 7 actors vs 60.6 % with 14" in limits
+    assert "Too few speakers" not in render_card(tiny_bundle)
