@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from ser_edge.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEven
 
 from ..wavgen import write_wav
 from ..mosquitto import HOST, Broker, wait_until
+from ..notify_socket import NotifySocket
 from .sinks.support import Subscriber
 
 RATE = 16000
@@ -194,38 +194,6 @@ def test_sighup_reloads_a_changed_config_and_refuses_a_broken_one(running, long_
     time.sleep(0.1)
     events = [event_from_json(line) for line in r.out]
     assert [e.seq for e in events] == list(range(1, len(events) + 1))  # no event lost across the reload
-
-
-class NotifySocket:
-    """A datagram socket standing in for systemd's NOTIFY_SOCKET; records (monotonic time, message)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = str(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.1)
-        self.messages: list[tuple[float, str]] = []
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop:
-            try:
-                self.messages.append((time.monotonic(), self.sock.recv(4096).decode()))
-            except socket.timeout:
-                continue
-
-    def kinds(self) -> list[str]:
-        return [m.split("\n")[0].split("=")[0] for _, m in self.messages]
-
-    def watchdogs_between(self, t0: float, t1: float) -> int:
-        return sum(1 for t, m in self.messages if t0 <= t < t1 and m == "WATCHDOG=1")
-
-    def close(self) -> None:
-        self._stop = True
-        self._thread.join(1)
-        self.sock.close()
 
 
 @pytest.fixture

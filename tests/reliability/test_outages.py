@@ -13,7 +13,7 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,7 +21,7 @@ import pytest
 from ser_edge.audio import load_audio
 
 from ..mosquitto import HOST, Broker, free_port, wait_until
-from .support import DurableSubscriber, Listener, first_seen
+from .support import DurableSubscriber, first_seen
 
 pytest.importorskip("paho.mqtt.client", reason="paho-mqtt not installed (pip install 'ser-edge[mqtt]')")
 
@@ -42,19 +42,6 @@ def truth(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().split("\n")[:-1]]
-
-
-@pytest.fixture
-def running() -> Iterator[Any]:
-    made: list[Listener] = []
-
-    def start(*args: str, **kwargs: Any) -> Listener:
-        made.append(Listener(*args, **kwargs))
-        return made[-1]
-
-    yield start
-    for listener in made:
-        listener.stop()
 
 
 def mqtt_args(broker: Broker, device: str, jsonl: Path, *extra: str) -> list[str]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
 
 import numpy as np
 import pytest
@@ -22,7 +20,8 @@ import pytest
 from ser_edge.audio import load_audio
 
 from ..mosquitto import HOST, Broker, wait_until
-from .support import DurableSubscriber, Listener, env, first_seen
+from ..notify_socket import NotifySocket
+from .support import DurableSubscriber, env, first_seen
 
 pytest.importorskip("paho.mqtt.client", reason="paho-mqtt not installed (pip install 'ser-edge[mqtt]')")
 
@@ -33,19 +32,6 @@ CLIP = "ravdess/Actor_01/03-01-05-02-01-01-01.flac"
 def speech(data_dir: Path) -> bytes:
     x = np.concatenate([load_audio(data_dir / CLIP), np.zeros(16000, np.float32)])
     return (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
-
-
-@pytest.fixture
-def running() -> Iterator[Any]:
-    made: list[Listener] = []
-
-    def start(*args: str, **kwargs: Any) -> Listener:
-        made.append(Listener(*args, **kwargs))
-        return made[-1]
-
-    yield start
-    for listener in made:
-        listener.stop()
 
 
 def truth(path: Path) -> list[dict]:
@@ -108,35 +94,6 @@ def test_sighup_rebuilding_the_outputs_while_the_broker_is_down_loses_nothing(ru
     finally:
         sub.close()
         broker.stop()
-
-
-class NotifySocket:
-    """A datagram socket standing in for systemd's NOTIFY_SOCKET; records (monotonic time, message)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = str(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.1)
-        self.messages: list[tuple[float, str]] = []
-        self._stop = False
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self) -> None:
-        while not self._stop:
-            try:
-                self.messages.append((time.monotonic(), self.sock.recv(4096).decode()))
-            except socket.timeout:
-                continue
-            except OSError:  # closed by close() while waiting
-                return
-
-    def pings(self) -> list[float]:
-        return [t for t, m in self.messages if m == "WATCHDOG=1"]
-
-    def close(self) -> None:
-        self._stop = True
-        self.sock.close()
 
 
 def test_a_stalled_loop_stops_the_watchdog_pings_and_they_resume_after(running, speech: bytes,
