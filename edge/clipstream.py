@@ -16,7 +16,7 @@ import numpy as np
 from .mfcc import MfccExtractor
 from .params import FeatureParams
 from .vad import VoiceGate
-from .windows import fit_to_window, normalise_window
+from .windows import cut_windows, fit_to_window, normalise_window
 
 #: (k, window_frames, n_mfcc) float32 normalised windows -> (k, classes) float32 scores
 ScoreFn = Callable[[np.ndarray], np.ndarray]
@@ -81,9 +81,8 @@ class ClipScorer:
         starts = list(range(self._next_start, end - size + 1, hop))
         if not starts:
             return
-        local = [s - self._offset for s in starts]
-        fractions = np.array([self._flags[i: i + size].mean() for i in local])
-        scores = self._score(normalise_window(np.stack([self._frames[i: i + size] for i in local]), self.params))
+        windows, fractions = cut_windows(self._frames, self._flags, [s - self._offset for s in starts], self.params)
+        scores = self._score(windows)
         keep = fractions >= self.min_voiced
         if keep.any():
             total = scores[keep].astype(np.float64).sum(axis=0)

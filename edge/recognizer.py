@@ -22,8 +22,6 @@ from .clipstream import ClipScorer
 from .errors import AudioError
 from .mfcc import MfccExtractor
 from .models import default_bundle_path
-from .vad import VoiceGate
-from .windows import clip_windows
 
 
 @dataclass(frozen=True)
@@ -57,14 +55,6 @@ class Recognizer:
     @property
     def labels(self) -> tuple[str, ...]:
         return self.bundle.labels
-
-    def window_scores(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """1-D float32 audio at the model rate -> (scores (windows, classes) of its voiced
-        windows, speech flags (hops,) bool)."""
-        frames = self.extractor(samples)
-        speech = VoiceGate.from_params(self.params).push(samples)
-        windows, _ = clip_windows(frames, speech, self.params)
-        return self.classifier.scores_many(windows), speech
 
     def classify_array(self, samples: np.ndarray, sample_rate: int, *, name: str = "audio") -> ClipResult:
         """Mono or (frames, channels) float audio at ``sample_rate`` Hz -> one decision."""

@@ -50,6 +50,14 @@ def voiced_fraction(speech_flags: np.ndarray, start: int, params: FeatureParams)
     return float(part.mean()) if part.size else 0.0
 
 
+def cut_windows(frames: np.ndarray, speech_flags: np.ndarray, starts, params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
+    """The windows starting at frame indices ``starts`` (each whole inside ``frames``):
+    (normalised windows (k, window_frames, n_mfcc) float32, voiced fraction per window (k,))."""
+    fractions = np.array([voiced_fraction(speech_flags, int(s), params) for s in starts])
+    stack = np.stack([frames[int(s): int(s) + params.window_frames] for s in starts])
+    return normalise_window(stack, params), fractions
+
+
 def clip_windows(
     frames: np.ndarray, speech_flags: np.ndarray, params: FeatureParams, *, min_voiced: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -67,12 +75,8 @@ def clip_windows(
     if frames.shape[0] < params.window_frames:
         voiced = float(flags[: frames.shape[0]].mean()) if flags.size else 0.0
         return normalise_window(fit_to_window(frames, params), params)[None], np.array([voiced])
-    starts = window_starts(frames.shape[0], params)
-    fractions = np.array([voiced_fraction(flags, int(s), params) for s in starts])
+    windows, fractions = cut_windows(frames, flags, window_starts(frames.shape[0], params), params)
     keep = fractions >= min_voiced
     if not keep.any():
-        keep = fractions == fractions.max()
-        keep[np.argmax(keep) + 1 :] = False  # just the first of the best
-    chosen = starts[keep]
-    stack = np.stack([frames[s : s + params.window_frames] for s in chosen])
-    return normalise_window(stack, params), fractions[keep]
+        keep = np.arange(len(fractions)) == np.argmax(fractions)  # just the first of the most voiced
+    return windows[keep], fractions[keep]

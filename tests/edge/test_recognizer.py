@@ -12,6 +12,8 @@ from ser_edge.audio import iter_audio, load_audio
 from ser_edge.clipstream import ClipScorer
 from ser_edge.errors import AudioError
 from ser_edge.recognizer import Recognizer
+from ser_edge.vad import VoiceGate
+from ser_edge.windows import clip_windows
 
 from ..wavgen import write_wav
 
@@ -25,7 +27,9 @@ def recognizer() -> Recognizer:
 
 def reference(recognizer: Recognizer, x: np.ndarray) -> tuple[np.ndarray, int, float]:
     """The whole-clip path: all frames, all flags, `clip_windows`, mean of the window scores."""
-    scores, speech = recognizer.window_scores(x)
+    speech = VoiceGate.from_params(recognizer.params).push(x)
+    windows, _ = clip_windows(recognizer.extractor(x), speech, recognizer.params)
+    scores = recognizer.classifier.scores_many(windows)
     return scores.mean(axis=0), len(scores), float(speech.mean())
 
 
