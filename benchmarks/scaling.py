@@ -5,7 +5,7 @@
 Builds one long 16-bit mono WAV per length in a temporary folder (deleted afterwards; never
 committed), from real speech clips with pauses of silence, a low noise floor and bursts of
 noise between them, written with the standard library's `wave`. Each command runs in a fresh
-process (`ser_edge.benchproc.run_ser_edge`: wall and CPU time from `os.wait4`, peak RSS as
+process (`ser_edge.bench.processes.run_ser_edge`: wall and CPU time from `os.wait4`, peak RSS as
 the process's own VmHWM).
 Prints one row per length and command (median over runs, min-max) and, per command, the
 least-squares slope of time and of peak RSS per audio minute.
@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ser_edge.audio import load_audio
-from ser_edge.bench import machine, pin_bundle, resolve_data_dir
-from ser_edge.bundle import load_bundle
-from ser_edge.models import default_bundle_path
-from ser_edge.benchproc import run_ser_edge
+from ser_edge.audio.read import load_audio
+from ser_edge.bench.run import machine, pin_bundle, resolve_data_dir
+from ser_edge.model.bundle import load_bundle
+from ser_edge.model.shipped import default_bundle_path
+from ser_edge.bench.processes import run_ser_edge
 
 RATE = 16000
 #: background noise floor and noise bursts, dBFS (RMS)

@@ -47,15 +47,15 @@ def _since_spawn() -> float:
 
 def device_worker(job: dict) -> dict:
     """ser-edge: Recognizer.classify_file per clip; streaming and from-scratch windows."""
-    from ser_edge.recognizer import Recognizer  # what `ser-edge classify` imports
+    from ser_edge.listen.recognizer import Recognizer  # what `ser-edge classify` imports
 
     out = {"imported_s": _since_spawn()}
     recognizer = Recognizer(job["bundle"])
     out["ready_s"] = _since_spawn()
     out.update(_classify_all(job["clips"], lambda path: recognizer.labels.index(recognizer.classify_file(path).label)))
-    from ser_edge.audio import load_audio
-    from ser_edge.bench import window_timings
-    from ser_edge.windows import normalise_window
+    from ser_edge.audio.read import load_audio
+    from ser_edge.bench.run import window_timings
+    from ser_edge.frontend.windows import normalise_window
 
     p, rate = recognizer.params, recognizer.params.sample_rate
     out["windows_streaming"] = window_timings((load_audio(c, rate) for c in job["clips"]), recognizer.classifier)
@@ -103,7 +103,7 @@ def _clocks():
 def _time_windows(clips: list, load, size: int, hop: int, featurize, infer, direct=None) -> dict:
     """ms per window of ``size`` samples every ``hop``: featurize, infer, their sum, its CPU time
     (all threads; not inflated by waiting for a core) and, if given, ``direct`` (another infer)."""
-    from ser_edge.bench import percentiles
+    from ser_edge.bench.run import percentiles
 
     features, inference, cpu, direct_ms = [], [], [], []
     for clip in clips:
@@ -137,7 +137,7 @@ def _classify_all(clips: list, classify) -> dict:
         clip_ms.append(1000 * (time.perf_counter() - t0))
         first = first if first is not None else _since_spawn()
     peak = _vm_hwm_mb()
-    from ser_edge.bench import percentiles
+    from ser_edge.bench.run import percentiles
 
     return {"first_decision_s": first, "per_clip_ms": percentiles(clip_ms), "predicted": predicted,
             "peak_rss_classify_mb": peak}
@@ -156,7 +156,7 @@ def _vm_hwm_mb() -> float:
 
 def build_jobs(data: Path, bundle_dir: Path) -> tuple[dict, dict, dict]:
     """(device job, notebook job, facts): the held-out clips, truths and the trained baseline."""
-    from ser_edge.bundle import load_bundle
+    from ser_edge.model.bundle import load_bundle
     from ser_train.corpora import index_folders
     from ser_train.evaluate import label_set_for
     from notebook_baseline import ensure_model
@@ -189,8 +189,8 @@ def build_jobs(data: Path, bundle_dir: Path) -> tuple[dict, dict, dict]:
 def _int8_weight_bytes(model_path: Path) -> int:
     """Bytes of the filters and biases of the model's conv and dense ops, as stored in the .tflite."""
     import numpy as np
-    from ser_edge.benchmacs import COUNTED
-    from ser_edge.interpreter import make_interpreter
+    from ser_edge.bench.macs import COUNTED
+    from ser_edge.model.interpreter import make_interpreter
 
     interpreter, _ = make_interpreter(str(model_path))
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
@@ -200,7 +200,7 @@ def _int8_weight_bytes(model_path: Path) -> int:
 
 def run_worker(name: str, job: dict, tmp: Path) -> dict:
     """One fresh process of pipeline ``name``; its own report plus wall, CPU and peak RSS."""
-    from ser_edge.benchproc import run_process
+    from ser_edge.bench.processes import run_process
 
     job_file, out_file = tmp / f"{name}-job.json", tmp / f"{name}-out.json"
     job_file.write_text(json.dumps(job))
@@ -232,8 +232,8 @@ def main() -> None:
         Path(args.out).write_text(json.dumps(result))
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from ser_edge.bench import machine, pin_bundle, resolve_data_dir
-    from ser_edge.models import default_bundle_path
+    from ser_edge.bench.run import machine, pin_bundle, resolve_data_dir
+    from ser_edge.model.shipped import default_bundle_path
 
     data = resolve_data_dir(args.data)
     origin = Path(args.model) if args.model else default_bundle_path()
@@ -262,8 +262,8 @@ def main() -> None:
 
 def _realtime_cpu(clips: list, bundle_dir: Path, rate: int, seconds: float) -> dict:
     """CPU of `listen --from-wav --realtime` on these clips looped, as in `ser-edge bench`."""
-    from ser_edge.audio import load_audio
-    from ser_edge.benchproc import realtime_cpu
+    from ser_edge.audio.read import load_audio
+    from ser_edge.bench.processes import realtime_cpu
 
     return realtime_cpu([load_audio(c, rate) for c in clips], bundle_dir, rate, seconds)
 

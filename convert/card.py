@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from ser_edge.bundle import load_bundle
+from ser_edge.model.bundle import load_bundle
 
 
 def _pct(x: Optional[float]) -> str:

@@ -10,8 +10,8 @@ from typing import Optional
 
 import numpy as np
 
-from ser_edge.bundle import MANIFEST_FILE, MODEL_FILE, load_bundle, sha256_of
-from ser_edge.classifier import Classifier
+from ser_edge.model.bundle import MANIFEST_FILE, MODEL_FILE, load_bundle, sha256_of
+from ser_edge.model.classifier import Classifier
 from ser_edge.errors import ConfigError
 from ser_train.fit import Prepared, TrainConfig, prepare
 from ser_train.metrics import aggregate_clip_scores, report

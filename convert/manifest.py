@@ -6,8 +6,8 @@ import datetime as dt
 from typing import Any
 
 from ser_edge import __version__
-from ser_edge.bundle import MODEL_FILE, SCHEMA_VERSION
-from ser_edge.params import FeatureParams
+from ser_edge.model.bundle import MODEL_FILE, SCHEMA_VERSION
+from ser_edge.frontend.params import FeatureParams
 
 #: licences of the corpora a model may be trained on; a model inherits their terms
 CORPUS_LICENCES = {
@@ -32,7 +32,7 @@ def build_manifest(
     *, model_id: str, sha256: str, size_bytes: int, labels: list[str], params: FeatureParams,
     input_tensor: dict, output_tensor: dict, ops: list[str], training: dict, metrics: dict | None = None,
 ) -> dict[str, Any]:
-    """A manifest dict for `ser_edge.bundle.load_bundle` (schema version `SCHEMA_VERSION`)."""
+    """A manifest dict for `ser_edge.model.bundle.load_bundle` (schema version `SCHEMA_VERSION`)."""
     corpora = sorted({c for part in ("train", "validation") for c in training.get(part, {}).get("corpora", {})})
     return {
         "schema_version": SCHEMA_VERSION,

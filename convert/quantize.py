@@ -43,7 +43,7 @@ def to_int8_tflite(model, representative: np.ndarray) -> bytes:
 
 def tensor_details(model_bytes: bytes) -> tuple[dict, dict, list[str]]:
     """(input, output, op names) of a TFLite model, read from the interpreter itself."""
-    from ser_edge.interpreter import interpreter_class
+    from ser_edge.model.interpreter import interpreter_class
 
     cls, _ = interpreter_class()
     interp = cls(model_content=model_bytes)

@@ -1,6 +1,6 @@
 """`python -m ser_edge` is `ser-edge`."""
 
-from .cli import main
+from ser_edge.cli import main
 
 if __name__ == "__main__":
     main()

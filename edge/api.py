@@ -26,12 +26,12 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 import numpy as np
 
-from .bundle import Bundle
-from .events import Event, EventFactory
-from .pipeline import Pipeline
-from .recognizer import ClipResult, Recognizer
-from .settings import GateSettings, SmoothingSettings
-from .sources import ArraySource, FileSource, IterableSource, MicrophoneSource, Source
+from ser_edge.model.bundle import Bundle
+from ser_edge.listen.events import Event, EventFactory
+from ser_edge.listen.pipeline import Pipeline
+from ser_edge.listen.recognizer import ClipResult, Recognizer
+from ser_edge.config.settings import GateSettings, SmoothingSettings
+from ser_edge.sources import ArraySource, FileSource, IterableSource, MicrophoneSource, Source
 
 __all__ = ["ClipResult", "Event", "classify", "iter_events", "listen", "microphone"]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .cliopts import GroupedHelpCommand, overrides_from, schema_options, source_overrides
-from .cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
-from .errors import SerEdgeError
-from .settings import SERVICE_CONFIG
+from ser_edge.config.flags import GroupedHelpCommand, overrides_from, schema_options, source_overrides
+from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
+from ser_edge.errors import SerEdgeError
+from ser_edge.config.settings import SERVICE_CONFIG
 
 MODEL_HELP = "Model bundle folder (default: $SER_EDGE_MODEL or the shipped default)."
 
@@ -28,13 +28,13 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")
 def info(bundle: Path | None, as_json: bool) -> None:
     """Show a model bundle's manifest (checked: checksum, tensors, parameters)."""
-    from .recognizer import Recognizer
+    from ser_edge.listen.recognizer import Recognizer
 
     recognizer = Recognizer(bundle)
     if as_json:
         click.echo(json.dumps(recognizer.bundle.manifest, indent=2))
     else:
-        from .info import describe
+        from ser_edge.info import describe
 
         click.echo(describe(recognizer.bundle, recognizer.classifier.backend))
 
@@ -50,7 +50,7 @@ def classify(files: tuple[Path, ...], model: Path | None, as_json: bool, verbose
 
     A file that cannot be read is reported and skipped; the exit status is 1 if any was.
     """
-    from .recognizer import Recognizer
+    from ser_edge.listen.recognizer import Recognizer
 
     setup_logging(verbose, quiet)
     recognizer = Recognizer(model)
@@ -94,7 +94,7 @@ def bench(model: Path | None, data_dir: Path | None, clips: int, realtime_second
     time from process start to the first decision and peak RSS of `classify` and `listen`; model
     size and multiply-accumulates; CPU while streaming a file at real-time pace.
     """
-    from .bench import format_report, run_bench
+    from ser_edge.bench.run import format_report, run_bench
 
     report = run_bench(model, data_dir, clips=clips, realtime_s=realtime_seconds,
                        log=lambda text: click.echo(f"ser-edge bench: {text}", err=True))
@@ -121,15 +121,15 @@ def listen(config_path: Path | None, use_stdin: bool, show: bool, verbose: int, 
     possible, or --realtime; exits 0 at the end of the file). SIGTERM/SIGINT stop cleanly
     (exit 0), SIGHUP reloads --config. Configuration or model errors exit 78.
     """
-    from .config import load_settings
-    from .daemon import Listener
+    from ser_edge.config.load import load_settings
+    from ser_edge.service.daemon import Listener
 
     setup_logging(verbose if show else verbose + 1, quiet)  # INFO by default: lifecycle lines for the journal
     overrides = overrides_from(options)
     source_overrides(use_stdin, overrides)
     view = None
     if show:
-        from .show import LiveView
+        from ser_edge.service.show import LiveView
 
         view = LiveView()
         if ("sinks", "stdout", "enabled") not in overrides and sys.stdout.isatty():
@@ -145,7 +145,7 @@ def devices(as_json: bool) -> None:
     """List audio input devices (index, name, channels, default rate) for --mic."""
     from dataclasses import asdict
 
-    from .sources import list_input_devices
+    from ser_edge.sources import list_input_devices
 
     found = list_input_devices()
     for d in found:
@@ -170,8 +170,8 @@ def config_check(file: Path) -> None:
 
     Exit status 78 with one line naming the key if it is invalid. Opens no device or connection.
     """
-    from .config import load_settings, render
-    from .daemon import check_settings
+    from ser_edge.config.load import load_settings, render
+    from ser_edge.service.daemon import check_settings
 
     settings = load_settings(file)
     classifier = check_settings(settings)
@@ -182,7 +182,7 @@ def config_check(file: Path) -> None:
 @config_group.command("example")
 def config_example() -> None:
     """Print every setting with its default and documentation, as TOML."""
-    from .config import render
-    from .settings import Settings
+    from ser_edge.config.load import render
+    from ser_edge.config.settings import Settings
 
     click.echo(render(Settings(), docs=True), nl=False)

@@ -8,7 +8,7 @@ from typing import Callable
 
 import click
 
-from .errors import SerEdgeError
+from ser_edge.errors import SerEdgeError
 
 
 def _invoke_reporting_errors(invoke: Callable, ctx: click.Context):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .bundle import Bundle
+from ser_edge.model.bundle import Bundle
 
 
 def _pct(x) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
-from ser_edge.params import FeatureParams
+from ser_edge.frontend.params import FeatureParams
 
 DATA_DIRS = click.argument("data_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 
@@ -43,7 +43,7 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
     click.echo(format_summary(index, labels))
     bad: list[str] = []
     if check_audio:
-        from ser_edge.audio import load_audio
+        from ser_edge.audio.read import load_audio
         from ser_edge.errors import SerEdgeError
 
         for clip in index.clips:

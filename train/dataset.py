@@ -8,8 +8,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ser_edge.params import FeatureParams
-from ser_edge.windows import clip_windows
+from ser_edge.frontend.params import FeatureParams
+from ser_edge.frontend.windows import clip_windows
 
 from .corpora import Clip
 from .features import ClipFeatures

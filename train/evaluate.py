@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ser_edge.bundle import MANIFEST_FILE
+from ser_edge.model.bundle import MANIFEST_FILE
 from ser_edge.errors import ConfigError, SerEdgeError
 
 from .corpora import Clip, index_folders
@@ -25,7 +25,7 @@ def label_set_for(labels: Sequence[str]) -> LabelSet:
 
 
 def _bundle_scorer(model_path: Path) -> tuple[tuple[str, ...], Callable[[Path], np.ndarray]]:
-    from ser_edge.recognizer import Recognizer
+    from ser_edge.listen.recognizer import Recognizer
 
     recognizer = Recognizer(model_path)
 
@@ -37,8 +37,8 @@ def _bundle_scorer(model_path: Path) -> tuple[tuple[str, ...], Callable[[Path], 
 
 
 def _run_scorer(model_path: Path) -> tuple[tuple[str, ...], Callable[[Path], np.ndarray]]:
-    from ser_edge.audio import load_audio
-    from ser_edge.windows import clip_windows
+    from ser_edge.audio.read import load_audio
+    from ser_edge.frontend.windows import clip_windows
 
     from .features import compute_features
     from .run import load_run

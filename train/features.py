@@ -20,11 +20,11 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from ser_edge.audio import load_audio
+from ser_edge.audio.read import load_audio
 from ser_edge.errors import SerEdgeError
-from ser_edge.mfcc import MfccExtractor
-from ser_edge.params import FeatureParams
-from ser_edge.vad import VoiceGate
+from ser_edge.frontend.mfcc import MfccExtractor
+from ser_edge.frontend.params import FeatureParams
+from ser_edge.frontend.vad import VoiceGate
 
 log = logging.getLogger(__name__)
 

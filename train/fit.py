@@ -13,7 +13,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ser_edge.errors import ConfigError
-from ser_edge.params import FeatureParams
+from ser_edge.frontend.params import FeatureParams
 
 from .augment import AugmentConfig, augment_audio, spec_augment
 from .corpora import Clip, index_folders

@@ -16,7 +16,7 @@ from typing import Callable, Optional, Sequence, Tuple
 import numpy as np
 import scipy.fft
 
-from ser_edge.audio import load_audio, resample
+from ser_edge.audio.read import load_audio, resample
 from ser_edge.errors import ConfigError
 
 #: noise kinds `AugmentConfig.noise_types` may name

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ser_edge.errors import ConfigError
-from ser_edge.params import FeatureParams
+from ser_edge.frontend.params import FeatureParams
 
 MODEL_FILE = "model.keras"
 

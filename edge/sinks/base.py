@@ -13,8 +13,8 @@ import logging
 import threading
 from typing import Dict, Iterable, List, Optional, Protocol, Sequence, runtime_checkable
 
-from ..errors import ConfigError
-from ..events import EVENT_TYPES, Event
+from ser_edge.errors import ConfigError
+from ser_edge.listen.events import EVENT_TYPES, Event
 
 log = logging.getLogger(__name__)
 

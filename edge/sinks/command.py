@@ -13,8 +13,8 @@ import shutil
 import subprocess
 from typing import Iterable, Mapping, Optional, Sequence
 
-from ..errors import ConfigError
-from ..events import Event
+from ser_edge.errors import ConfigError
+from ser_edge.listen.events import Event
 from .queued import QueuedSink
 
 log = logging.getLogger(__name__)

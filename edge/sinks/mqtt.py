@@ -10,7 +10,7 @@ Topics, for topic prefix P and device D:
                     state is the current label and whose attributes are the
                     state document appears without any YAML.
 
-`emit` only appends the event to the sink's spool (`ser_edge.spool`: bounded, in memory or
+`emit` only appends the event to the sink's spool (`ser_edge.sinks.spool`: bounded, in memory or
 on disk) and never waits for the network. A pump thread publishes spooled events in order,
 at most `WINDOW` unacknowledged at a time, while the broker is connected; a record leaves
 the spool when the broker's PUBACK arrives. After a reconnect, paho first re-sends what was
@@ -33,9 +33,9 @@ import threading
 import time
 from typing import Any, Dict, Iterable, Optional, Set
 
-from ..errors import ConfigError
-from ..events import EmotionEvent, Event
-from ..spool import MemorySpool, Spool
+from ser_edge.errors import ConfigError
+from ser_edge.listen.events import EmotionEvent, Event
+from .spool import MemorySpool, Spool
 from .base import BaseSink
 from .mqtt_client import ClientOptions, import_paho, make_client, probe_tls, refusal_of, tls_context
 from .mqtt_payloads import OFFLINE, ONLINE, callback as _callback, check_topic_part as _check_topic_part, \

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from ..errors import ConfigError, DependencyError
+from ser_edge.errors import ConfigError, DependencyError
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import logging
 import re
 from typing import Any, Callable, Dict, Optional
 
-from ..errors import ConfigError
-from ..events import EmotionEvent
+from ser_edge.errors import ConfigError
+from ser_edge.listen.events import EmotionEvent
 
 log = logging.getLogger(__name__)
 

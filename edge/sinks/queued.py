@@ -14,8 +14,8 @@ import threading
 import time
 from typing import Iterable, Optional
 
-from ..errors import ConfigError
-from ..events import Event
+from ser_edge.errors import ConfigError
+from ser_edge.listen.events import Event
 from .base import BaseSink
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import os
 import pwd
 import stat
 
-from ..errors import ConfigError
+from ser_edge.errors import ConfigError
 
 #: longest secret file read, bytes
 MAX_BYTES = 4096

@@ -1,6 +1,6 @@
 """A sink that delivers events one at a time, in order, from a spool on its own thread.
 
-`emit` only appends the event's JSON to the spool (`ser_edge.spool`: bounded; in memory, or
+`emit` only appends the event's JSON to the spool (`ser_edge.sinks.spool`: bounded; in memory, or
 on disk so that it survives a restart), so a slow or dead receiver never stalls the audio
 pipeline. The worker takes the oldest event, hands it to `_deliver_payload` (which retries
 as its subclass sees fit) and removes it from the spool once delivered, or once given up
@@ -14,8 +14,8 @@ import logging
 import threading
 from typing import Iterable, Optional
 
-from ..events import Event
-from ..spool import MemorySpool, Spool
+from ser_edge.listen.events import Event
+from .spool import MemorySpool, Spool
 from .base import BaseSink
 
 log = logging.getLogger(__name__)

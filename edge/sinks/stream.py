@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import IO, Iterable, Optional, Union
 
-from ..errors import ConfigError
-from ..events import Event
+from ser_edge.errors import ConfigError
+from ser_edge.listen.events import Event
 from .base import BaseSink
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ import urllib.parse
 import urllib.request
 from typing import Iterable, Mapping, Optional
 
-from ..errors import ConfigError
-from ..spool import Spool
+from ser_edge.errors import ConfigError
+from .spool import Spool
 from .spooled import Interrupted, SpooledSink
 
 log = logging.getLogger(__name__)

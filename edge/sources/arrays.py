@@ -6,8 +6,8 @@ from typing import Iterable, Iterator, Optional
 
 import numpy as np
 
-from ..audio import to_mono
-from ..errors import AudioError
+from ser_edge.audio.read import to_mono
+from ser_edge.errors import AudioError
 from .base import Block, StreamResampler
 
 

@@ -15,7 +15,7 @@ from typing import Optional, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import DependencyError
+from ser_edge.errors import DependencyError
 
 #: the longest a `read` may block, s
 MAX_WAIT_S = 0.25

@@ -14,9 +14,9 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from ..audio import to_mono
-from ..errors import AudioError, DependencyError
-from ..wavfile import open_audio_file, read_wav_info, sniff, iter_wav_blocks
+from ser_edge.audio.read import to_mono
+from ser_edge.errors import AudioError, DependencyError
+from ser_edge.audio.wavfile import open_audio_file, read_wav_info, sniff, iter_wav_blocks
 from .base import EMPTY, Block, StreamResampler
 
 _SOUNDFILE_KINDS = ("flac", "aiff", "ogg")

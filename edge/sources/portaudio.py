@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from ..errors import DependencyError, SourceError
+from ser_edge.errors import DependencyError, SourceError
 
 
 @dataclass(frozen=True)

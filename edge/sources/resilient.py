@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Callable, Optional
 
-from ..errors import SourceError
+from ser_edge.errors import SourceError
 from .base import EMPTY, MAX_WAIT_S, Block, Source
 
 log = logging.getLogger(__name__)

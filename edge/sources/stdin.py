@@ -18,7 +18,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import SourceError
+from ser_edge.errors import SourceError
 from .base import EMPTY, MAX_WAIT_S, Block, StreamResampler, pcm16_to_float
 
 log = logging.getLogger(__name__)

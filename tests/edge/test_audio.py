@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from ser_edge.audio import load_audio, resample
+from ser_edge.audio.read import load_audio, resample
 from ser_edge.errors import AudioError
-from ser_edge.wavfile import iter_wav_blocks, read_wav, read_wav_info
+from ser_edge.audio.wavfile import iter_wav_blocks, read_wav, read_wav_info
 
 from ..wavgen import wav_bytes, write_wav
 
@@ -103,7 +103,7 @@ def test_unreadable_file(tmp_path):
     # root reads any file; as root, the read runs without the capabilities that allow it
     path = write_wav(tmp_path / "locked.wav", TONE)
     path.chmod(0o200)
-    code = f"from ser_edge.audio import load_audio\nload_audio({str(path)!r})"
+    code = f"from ser_edge.audio.read import load_audio\nload_audio({str(path)!r})"
     prefix = []
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")

@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ser_edge.bench import format_report, percentiles, pick_clips
-from ser_edge.benchmacs import count_from_details, count_macs, op_macs
-from ser_edge.benchproc import run_ser_edge
-from ser_edge.bundle import load_bundle
+from ser_edge.bench.run import format_report, percentiles, pick_clips
+from ser_edge.bench.macs import count_from_details, count_macs, op_macs
+from ser_edge.bench.processes import run_ser_edge
+from ser_edge.model.bundle import load_bundle
 from ser_edge.cli import main
 from ser_edge.errors import SerEdgeError
-from ser_edge.interpreter import make_interpreter
-from ser_edge.models import default_bundle_path
+from ser_edge.model.interpreter import make_interpreter
+from ser_edge.model.shipped import default_bundle_path
 
 
 def _tensor(index: int, shape: list[int]) -> dict:

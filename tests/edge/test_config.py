@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from ser_edge.cli import main
-from ser_edge.cliopts import overrides_from, param_name, source_overrides
-from ser_edge.config import FLAGS, SPECS, load_settings, render
+from ser_edge.config.flags import overrides_from, param_name, source_overrides
+from ser_edge.config.load import FLAGS, SPECS, load_settings, render
 from ser_edge.errors import ConfigError
-from ser_edge.settings import Settings
+from ser_edge.config.settings import Settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -103,7 +103,7 @@ def test_flags_override_the_file_and_are_checked_the_same_way(tmp_path: Path) ->
 
 def parse(*argv: str) -> dict:
     """The overrides the listen flags ``argv`` produce, parsed by click as the real command does."""
-    from ser_edge.cliopts import schema_options
+    from ser_edge.config.flags import schema_options
 
     seen = {}
 

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ser_edge.events import (
+from ser_edge.listen.events import (
     EVENT_TYPES,
     EmotionEvent,
     EventFactory,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ser_edge.mfcc import MfccExtractor
-from ser_edge.params import FeatureParams
+from ser_edge.frontend.mfcc import MfccExtractor
+from ser_edge.frontend.params import FeatureParams
 
 from .golden.make_golden import golden_signal
 

@@ -19,8 +19,8 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 
-from ser_edge.audio import load_audio
-from ser_edge.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent, event_from_json
+from ser_edge.audio.read import load_audio
+from ser_edge.listen.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent, event_from_json
 
 from ..wavgen import write_wav
 from ..mosquitto import HOST, Broker, wait_until
@@ -344,8 +344,8 @@ def test_live_view_redraws_in_place_on_a_terminal(mix) -> None:
     import io
 
     from ser_edge import api
-    from ser_edge.pipeline import Pipeline
-    from ser_edge.show import LiveView, bar
+    from ser_edge.listen.pipeline import Pipeline
+    from ser_edge.service.show import LiveView, bar
 
     screen = io.StringIO()
     clock = iter(range(1000))

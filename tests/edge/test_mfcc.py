@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ser_edge.mfcc import MfccExtractor, dct_matrix, frame_signal, preemphasis
-from ser_edge.params import FeatureParams
+from ser_edge.frontend.mfcc import MfccExtractor, dct_matrix, frame_signal, preemphasis
+from ser_edge.frontend.params import FeatureParams
 
 # python_speech_features.mfcc defaults, spelt in our parameters. psf floors zero
 # energies at machine epsilon, so our log_floor is the same epsilon.

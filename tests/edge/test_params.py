@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ser_edge.errors import ConfigError
-from ser_edge.params import FRONT_END_VERSION, FeatureParams, frames_in
+from ser_edge.frontend.params import FRONT_END_VERSION, FeatureParams, frames_in
 
 
 def test_derived_sample_and_frame_counts():

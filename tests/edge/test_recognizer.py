@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ser_edge.audio import iter_audio, load_audio
-from ser_edge.clipstream import ClipScorer
+from ser_edge.audio.read import iter_audio, load_audio
+from ser_edge.listen.clipstream import ClipScorer
 from ser_edge.errors import AudioError
-from ser_edge.recognizer import Recognizer
-from ser_edge.vad import VoiceGate
-from ser_edge.windows import clip_windows
+from ser_edge.listen.recognizer import Recognizer
+from ser_edge.frontend.vad import VoiceGate
+from ser_edge.frontend.windows import clip_windows
 
 from ..wavgen import write_wav
 

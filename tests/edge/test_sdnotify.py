@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from ser_edge.sdnotify import Notifier
+from ser_edge.service.sdnotify import Notifier
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_everything_is_a_no_op_outside_systemd(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_unsupported_address_is_off(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="ser_edge.sdnotify"):
+    with caplog.at_level(logging.WARNING, logger="ser_edge.service.sdnotify"):
         n = Notifier({"NOTIFY_SOCKET": "vsock:2:1234"})
     assert not n.enabled and not n.ready()
     assert "not supported" in caplog.text
@@ -100,7 +100,7 @@ def test_unsupported_address_is_off(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_send_errors_are_logged_not_raised(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     n = Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone")})
-    with caplog.at_level(logging.DEBUG, logger="ser_edge.sdnotify"):
+    with caplog.at_level(logging.DEBUG, logger="ser_edge.service.sdnotify"):
         assert n.ready() is False
         assert n.watchdog() is False
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ser_edge.errors import ConfigError
-from ser_edge.smoothing import Decision, Smoother
+from ser_edge.listen.smoothing import Decision, Smoother
 
 LABELS = ("neutral", "happy", "sad", "angry")
 WINDOW_S, HOP_S = 1.5, 0.5

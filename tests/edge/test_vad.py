@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ser_edge.errors import AudioError, ConfigError
-from ser_edge.vad import VoiceGate
+from ser_edge.frontend.vad import VoiceGate
 
 SR = 16000
 HOP = 160
@@ -208,7 +208,7 @@ def test_bad_samples_raise_audio_error() -> None:
 
 
 def test_from_params_takes_rate_and_hop() -> None:
-    from ser_edge.params import FeatureParams
+    from ser_edge.frontend.params import FeatureParams
 
     gate = VoiceGate.from_params(FeatureParams(sample_rate=8000, hop_ms=20.0, fmax_hz=None), hangover_ms=200.0)
     assert (gate.sample_rate, gate.hop_length) == (8000, 160)

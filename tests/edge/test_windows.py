@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ser_edge.params import FeatureParams
-from ser_edge.windows import clip_windows, cut_windows, window_starts
+from ser_edge.frontend.params import FeatureParams
+from ser_edge.frontend.windows import clip_windows, cut_windows, window_starts
 
 P = FeatureParams()
 W, H = P.window_frames, P.window_hop_frames

@@ -19,8 +19,8 @@ from typing import Callable, Optional
 import numpy as np
 import pytest
 
-from ser_edge.audio import load_audio, resample
-from ser_edge.events import EmotionEvent, StatusEvent, event_from_json
+from ser_edge.audio.read import load_audio, resample
+from ser_edge.listen.events import EmotionEvent, StatusEvent, event_from_json
 
 from ..wavgen import wav_bytes
 from .support import RATE, SER_EDGE, SER_TRAIN, run, without_dac_override

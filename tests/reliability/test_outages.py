@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ser_edge.audio import load_audio
+from ser_edge.audio.read import load_audio
 
 from ..mosquitto import HOST, Broker, free_port, wait_until
 from .support import DurableSubscriber, first_seen

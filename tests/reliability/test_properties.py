@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from ser_edge.audio import load_audio
-from ser_edge.bundle import MANIFEST_FILE, load_bundle
-from ser_edge.config import SPECS, check_settings, load_settings, toml_value
+from ser_edge.audio.read import load_audio
+from ser_edge.model.bundle import MANIFEST_FILE, load_bundle
+from ser_edge.config.load import SPECS, check_settings, load_settings, toml_value
 from ser_edge.errors import SerEdgeError
-from ser_edge.events import EventFactory
-from ser_edge.mfcc import MfccExtractor
-from ser_edge.params import FeatureParams
-from ser_edge.pipeline import Pipeline
-from ser_edge.settings import Settings
+from ser_edge.listen.events import EventFactory
+from ser_edge.frontend.mfcc import MfccExtractor
+from ser_edge.frontend.params import FeatureParams
+from ser_edge.listen.pipeline import Pipeline
+from ser_edge.config.settings import Settings
 from ser_edge.sources import FileSource
 
 from ..wavgen import wav_bytes
@@ -196,7 +196,7 @@ def signal(segments: list) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def classifier():
-    from ser_edge.config import load_classifier
+    from ser_edge.config.load import load_classifier
 
     return load_classifier(str(MODEL))
 
@@ -323,7 +323,7 @@ def test_manifests_anything_loads_or_is_a_bundle_error(scratch: Path, good_manif
         text = text[: data.draw(st.integers(0, 50))]  # not JSON any more
     (bundle / MANIFEST_FILE).write_text(text)
     try:
-        from ser_edge.config import load_classifier
+        from ser_edge.config.load import load_classifier
 
         load_bundle(bundle)
         load_classifier(str(bundle))

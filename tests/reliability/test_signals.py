@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ser_edge.audio import load_audio
+from ser_edge.audio.read import load_audio
 
 from ..mosquitto import HOST, Broker, wait_until
 from ..notify_socket import NotifySocket

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from ser_edge.errors import ConfigError
-from ser_edge.spool import MemorySpool, record_line
-from ser_edge.spooldisk import DiskSpool
+from ser_edge.sinks.spool import MemorySpool, record_line
+from ser_edge.sinks.spool_disk import DiskSpool
 
 
 def event(i: int) -> str:
@@ -203,8 +203,8 @@ TestDiskSpoolModel.settings = settings(max_examples=60, stateful_step_count=30, 
 
 
 def test_spool_folder_defaults_to_systemds_state_directory_else_memory(tmp_path: Path) -> None:
-    from ser_edge.outputs import spool_dir
-    from ser_edge.settings import SpoolSettings
+    from ser_edge.sinks.build import spool_dir
+    from ser_edge.config.settings import SpoolSettings
 
     assert spool_dir(SpoolSettings(), {}) is None
     assert spool_dir(SpoolSettings(), {"STATE_DIRECTORY": "/var/lib/ser-edge:/var/lib/x"}) == \
@@ -213,8 +213,8 @@ def test_spool_folder_defaults_to_systemds_state_directory_else_memory(tmp_path:
 
 
 def test_a_reload_keeps_spools_that_stay_in_place(tmp_path: Path) -> None:
-    from ser_edge.config import load_settings
-    from ser_edge.outputs import close_spools, open_spools
+    from ser_edge.config.load import load_settings
+    from ser_edge.sinks.build import close_spools, open_spools
 
     mqtt = {("sinks", "mqtt", "host"): "h"}
     memory = open_spools(load_settings(None, mqtt))

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from ser_edge.params import FeatureParams
+from ser_edge.frontend.params import FeatureParams
 
 from ..wavgen import write_wav
 from .support import SER_EDGE, run

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from ser_edge.audio import load_audio
+from ser_edge.audio.read import load_audio
 from ser_edge.errors import ConfigError
 from ser_train.augment import AugmentConfig, augment_audio, augmented_copies, spec_augment
 from ser_train.noise import active_power, babble

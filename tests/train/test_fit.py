@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ser_edge.errors import ConfigError
-from ser_edge.params import FeatureParams
+from ser_edge.frontend.params import FeatureParams
 from ser_train.features import FeatureCache, extract
 from ser_train.fit import TrainConfig, mix_batch
 from ser_train.run import load_run

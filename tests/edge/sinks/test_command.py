@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ser_edge.errors import ConfigError
-from ser_edge.events import EventFactory, event_from_json
+from ser_edge.listen.events import EventFactory, event_from_json
 from ser_edge.sinks import CommandSink
 
 from .support import emotion

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import AudioError
+from ser_edge.errors import AudioError
 
 
 def as_mono_float32(samples: np.ndarray, who: str) -> np.ndarray:

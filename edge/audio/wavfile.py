@@ -17,7 +17,7 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from .errors import AudioError
+from ser_edge.errors import AudioError
 
 PCM, IEEE_FLOAT, EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
 #: sample rates accepted, Hz: below, resampling to the model rate would multiply the data;

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bundle import Bundle
-from .errors import BundleError
+from ser_edge.errors import BundleError
 from .interpreter import make_interpreter
 
 

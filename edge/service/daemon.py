@@ -11,7 +11,7 @@ Signals (handled between blocks, never inside one):
   and the old configuration keeps running. Valid: only what changed is rebuilt, between two
   blocks, so no event is lost; the audio clock continues.
 
-systemd (`ser_edge.sdnotify`): READY=1 once the model, sinks and source are up; RELOADING=1
+systemd (`ser_edge.service.sdnotify`): READY=1 once the model, sinks and source are up; RELOADING=1
 and READY=1 around a reload; STOPPING=1 at exit; STATUS= lines on source faults, emotions
 and status events; WATCHDOG=1 from this loop while audio went through the pipeline within
 ``audio.stall_timeout_s``, or while a failed source is being reopened (a handled, logged
@@ -19,7 +19,7 @@ fault): a hung loop or a silent open source stops the pings. Configuration and m
 raise ConfigError/BundleError (exit status 78: systemd does not restart), and so does an MQTT
 broker that refuses the credentials or whose certificate is not trusted at start.
 
-MQTT and webhook events wait in spools (`ser_edge.outputs.open_spools`) that belong to the
+MQTT and webhook events wait in spools (`ser_edge.sinks.build.open_spools`) that belong to the
 listener, so a reload that rebuilds the sinks hands their waiting events on.
 """
 
@@ -33,19 +33,19 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Mapping, Optional, Sequence
 
-from .audio import probe
-from .classifier import Classifier
-from .clips import ClipRecorder
-from .config import check_settings, load_classifier, load_settings, warn_if_exposed  # noqa: F401 (for the CLI)
-from .errors import SerEdgeError
-from .events import EmotionEvent, Event, EventFactory, StatusEvent
-from .outputs import build_sinks, close_spools, describe_event, failures, open_spools, wait_for_brokers
-from .pipeline import Pipeline
+from ser_edge.audio.read import probe
+from ser_edge.model.classifier import Classifier
+from .recorder import ClipRecorder
+from ser_edge.config.load import check_settings, load_classifier, load_settings, warn_if_exposed  # noqa: F401 (for the CLI)
+from ser_edge.errors import SerEdgeError
+from ser_edge.listen.events import EmotionEvent, Event, EventFactory, StatusEvent
+from ser_edge.sinks.build import build_sinks, close_spools, describe_event, failures, open_spools, wait_for_brokers
+from ser_edge.listen.pipeline import Pipeline
 from .sdnotify import Notifier
-from .settings import Settings
-from .sinks import MultiSink
-from .sources import ResilientSource, make_source
-from .spool import Spool
+from ser_edge.config.settings import Settings
+from ser_edge.sinks import MultiSink
+from ser_edge.sources import ResilientSource, make_source
+from ser_edge.sinks.spool import Spool
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .clips import write_wav_private
-from .errors import SerEdgeError
+from ser_edge.service.recorder import write_wav_private
+from ser_edge.errors import SerEdgeError
 
 #: how long after the listener says "listening:" before CPU sampling starts, s
 SETTLE_S = 0.5
@@ -125,7 +125,7 @@ def run_process(argv: Sequence[str], *, match: str = "") -> ProcessRun:
 
     Its ``peak_rss_mb`` is ru_maxrss, which includes this process's own peak (see above).
     """
-    from .bench import peak_rss_mb
+    from .run import peak_rss_mb
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -180,7 +180,7 @@ def looped_audio(clips: Sequence[np.ndarray], seconds: float, sample_rate: int) 
 
 def realtime_cpu(clips: Sequence[np.ndarray], bundle_dir: Path, sample_rate: int, seconds: float) -> dict[str, Any]:
     """CPU of `listen --from-wav --realtime` over ``seconds`` of steady streaming, as % of one core."""
-    from .bench import peak_rss_mb
+    from .run import peak_rss_mb
 
     with tempfile.TemporaryDirectory(prefix="ser-edge-bench-") as tmp:
         wav = Path(tmp) / "stream.wav"

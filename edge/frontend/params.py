@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from .errors import ConfigError
+from ser_edge.errors import ConfigError
 
 #: Bumped whenever the meaning of a field, or the maths behind it, changes.
 FRONT_END_VERSION = 1

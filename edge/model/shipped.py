@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import BundleError
+from ser_edge.errors import BundleError
 
 DEFAULT_NAME = "default"
 
@@ -15,10 +15,10 @@ def default_bundle_path() -> Path:
     override = os.environ.get("SER_EDGE_MODEL")
     if override:
         return Path(override)
-    here = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent  # ser_edge/ (edge/ in a checkout)
     candidates = [
-        here / "models" / DEFAULT_NAME,  # installed wheel: ser_edge/models/default
-        here.parent / "models" / DEFAULT_NAME,  # source checkout: edge/ beside models/
+        package / "models" / DEFAULT_NAME,  # installed wheel: ser_edge/models/default
+        package.parent / "models" / DEFAULT_NAME,  # source checkout: edge/ beside models/
     ]
     for path in candidates:
         if (path / "manifest.json").is_file():

@@ -3,7 +3,7 @@ injected for latency, no I/O, no sleeping).
 
 Audio is cut into hops of ``hop_length`` samples (10 ms). The streaming MFCC and the voice
 gate run in step, one MFCC frame and one speech flag per hop, indexed exactly as training
-indexes them (`ser_edge.windows`). Hop ``j`` is processed once both its frame and its flag
+indexes them (`ser_edge.frontend.windows`). Hop ``j`` is processed once both its frame and its flag
 exist; processing is therefore identical for any block sizes. For hop ``j``:
 
 1. **Gate transitions.** The flag turning on emits ``speech_start`` at the hop's start; turning
@@ -37,16 +37,16 @@ from typing import Any, Callable, Mapping, Optional, Union
 
 import numpy as np
 
-from .bundle import Bundle, load_bundle
-from .classifier import Classifier
+from ser_edge.model.bundle import Bundle, load_bundle
+from ser_edge.model.classifier import Classifier
 from .events import Event, EventFactory
-from .mfcc import MfccExtractor
-from .models import default_bundle_path
-from .samples import as_mono_float32
-from .settings import GateSettings, SmoothingSettings
+from ser_edge.frontend.mfcc import MfccExtractor
+from ser_edge.model.shipped import default_bundle_path
+from ser_edge.audio.samples import as_mono_float32
+from ser_edge.config.settings import GateSettings, SmoothingSettings
 from .smoothing import Smoother
-from .vad import LEVEL_FLOOR_DB, VoiceGate
-from .windows import normalise_window, voiced_fraction
+from ser_edge.frontend.vad import LEVEL_FLOOR_DB, VoiceGate
+from ser_edge.frontend.windows import normalise_window, voiced_fraction
 
 ModelLike = Union[Classifier, Bundle, str, "os.PathLike[str]", None]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import DependencyError
+from ser_edge.errors import DependencyError
 
 BACKENDS = ("ai_edge_litert", "tflite_runtime")
 

@@ -1,7 +1,7 @@
 """Clip-level recognition: a whole array or file in, one label with scores out.
 
 The steps are the ones training evaluates with: MFCC frames and speech flags for
-the clip, its voiced classification windows (those of `ser_edge.windows.clip_windows`),
+the clip, its voiced classification windows (those of `ser_edge.frontend.windows.clip_windows`),
 int8 scores per window, averaged over the windows. Files and arrays stream through
 `ClipScorer` block by block, so memory stays flat whatever the clip's length.
 """
@@ -15,13 +15,13 @@ from typing import Optional
 
 import numpy as np
 
-from .audio import iter_audio, resample, to_mono
-from .bundle import Bundle, load_bundle
-from .classifier import Classifier
+from ser_edge.audio.read import iter_audio, resample, to_mono
+from ser_edge.model.bundle import Bundle, load_bundle
+from ser_edge.model.classifier import Classifier
 from .clipstream import ClipScorer
-from .errors import AudioError
-from .mfcc import MfccExtractor
-from .models import default_bundle_path
+from ser_edge.errors import AudioError
+from ser_edge.frontend.mfcc import MfccExtractor
+from ser_edge.model.shipped import default_bundle_path
 
 
 @dataclass(frozen=True)

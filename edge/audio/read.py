@@ -13,7 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .errors import AudioError, DependencyError
+from ser_edge.errors import AudioError, DependencyError
 from .wavfile import check_rate, iter_wav_blocks, open_audio_file, read_wav, read_wav_info, sniff
 
 _SOUNDFILE_KINDS = ("flac", "aiff", "ogg")

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import BundleError, ConfigError
-from .params import FeatureParams
-from .wavfile import MAX_RATE, MIN_RATE
+from ser_edge.errors import BundleError, ConfigError
+from ser_edge.frontend.params import FeatureParams
+from ser_edge.audio.wavfile import MAX_RATE, MIN_RATE
 
 SCHEMA_VERSION = 1
 MODEL_FILE = "model.tflite"

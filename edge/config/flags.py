@@ -1,6 +1,6 @@
 """Command-line flags for every configuration key, generated from the settings schema.
 
-Each key gets the flag its `Spec` names (see `ser_edge.config.FLAGS`); a flag left out is
+Each key gets the flag its `Spec` names (see `ser_edge.config.load.FLAGS`); a flag left out is
 None and does not override the file. Values are converted here to what the TOML file
 would hold and then checked by the same code as the file (`load_settings`), so the
 messages are the same too. Lists are comma-separated (``--mqtt-event-types emotion,status``),
@@ -14,8 +14,8 @@ from typing import Any, Callable, Optional
 
 import click
 
-from .config import FLAGS, SPECS, Key
-from .configschema import Spec
+from .load import FLAGS, SPECS, Key
+from .schema import Spec
 
 #: help headings, by the first part of a key (sinks by their second)
 GROUPS = {"audio": "Audio source", "model": "Model", "gate": "Voice gate", "smoothing": "Decisions",

@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from .errors import ConfigError
-from .samples import as_mono_float32
+from ser_edge.errors import ConfigError
+from ser_edge.audio.samples import as_mono_float32
 
 if TYPE_CHECKING:
     from .params import FeatureParams

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import IO, Iterable, Mapping, Optional
 
-from .errors import ConfigError
-from .events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent
-from .settings import Settings, SinkSettings, SpoolSettings
-from .sinks import CommandSink, JsonlFileSink, MultiSink, StdoutSink, WebhookSink
-from .sinks.base import BaseSink
+from ser_edge.errors import ConfigError
+from ser_edge.listen.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent
+from ser_edge.config.settings import Settings, SinkSettings, SpoolSettings
+from ser_edge.sinks import CommandSink, JsonlFileSink, MultiSink, StdoutSink, WebhookSink
+from .base import BaseSink
 from .spool import MemorySpool, Spool
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def build_sinks(s: SinkSettings, *, device: str, model_id: str, stdout: Optional
 
 
 def _mqtt(s: SinkSettings, device: str, model_id: str, spool: Optional[Spool]) -> BaseSink:
-    from .sinks import MqttSink  # imports paho lazily, on construction
+    from ser_edge.sinks import MqttSink  # imports paho lazily, on construction
 
     m = s.mqtt
     return MqttSink(host=m.host, port=m.port, client_id=m.client_id or None, username=m.username or None,
@@ -107,7 +107,7 @@ def _mqtt(s: SinkSettings, device: str, model_id: str, spool: Optional[Spool]) -
 
 def mqtt_password(s: SinkSettings) -> str:
     """The MQTT password: from password_file (checked: see `ser_edge.sinks.secretfile`) or the key."""
-    from .sinks.secretfile import read_secret_file
+    from .secretfile import read_secret_file
 
     if s.mqtt.password_file:
         return read_secret_file(s.mqtt.password_file, "sinks.mqtt.password_file")
@@ -150,7 +150,7 @@ def open_spools(s: Settings, current: Optional[Mapping[str, Spool]] = None) -> d
     """A spool per enabled spooled sink. One of ``current`` in the same place (memory, or the same
     folder) is kept, with the new bounds; ConfigError if a disk spool cannot be used. The caller
     closes the ones of ``current`` not returned."""
-    from .spooldisk import DiskSpool
+    from .spool_disk import DiskSpool
 
     current = current or {}
     folder = spool_dir(s.spool)

@@ -16,9 +16,9 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import ConfigError
-from .events import EmotionEvent, Event
-from .settings import ClipSettings
+from ser_edge.errors import ConfigError
+from ser_edge.listen.events import EmotionEvent, Event
+from ser_edge.config.settings import ClipSettings
 
 log = logging.getLogger(__name__)
 

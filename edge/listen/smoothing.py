@@ -29,7 +29,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .errors import ConfigError
+from ser_edge.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

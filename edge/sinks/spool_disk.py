@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
-from .errors import ConfigError
+from ser_edge.errors import ConfigError
 from .spool import Spool
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The listener's settings: frozen dataclasses, one per configuration section.
 
-Every key carries a `Spec` (kind, unit, range, doc, CLI flag); `ser_edge.config` reads a
+Every key carries a `Spec` (kind, unit, range, doc, CLI flag); `ser_edge.config.load` reads a
 TOML file and command-line overrides into these, checking every key against its spec.
 Defaults here are the defaults everywhere: the example config and the flags' help text
 are derived from them. Empty strings or lists mean "off" or "automatic" as each doc says.
@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence
 
-from .configschema import Spec, opt, section
+from .schema import Spec, opt, section
 
 SOURCES = ("microphone", "stdin", "file")
 EVENT_NAMES = ["emotion", "speech_start", "speech_end", "status"]
@@ -57,7 +57,7 @@ class ModelSettings:
 
 @dataclass(frozen=True)
 class GateSettings:
-    """[gate]: the voice-activity gate (see ser_edge.vad) and how voiced a window must be."""
+    """[gate]: the voice-activity gate (see ser_edge.frontend.vad) and how voiced a window must be."""
 
     min_level_db: float = opt(-55.0, "quietest in-band level that may be speech, dBFS", low=-120, high=0, unit="dBFS")
     margin_db: float = opt(6.0, "how far above the noise floor speech must be, dB", low=0, high=60, unit="dB")
@@ -80,7 +80,7 @@ class GateSettings:
 
 @dataclass(frozen=True)
 class SmoothingSettings:
-    """[smoothing]: from window scores to decisions (see ser_edge.smoothing)."""
+    """[smoothing]: from window scores to decisions (see ser_edge.listen.smoothing)."""
 
     average_windows: int = opt(3, "windows averaged", "int", low=1, high=50)
     threshold: float = opt(0.5, "smoothed score a label needs to be decided, for labels not in thresholds",
@@ -212,7 +212,7 @@ class SinkSettings:
 
 @dataclass(frozen=True)
 class SpoolSettings:
-    """[spool]: where MQTT and webhook events wait while their receiver is away (see ser_edge.spool)."""
+    """[spool]: where MQTT and webhook events wait while their receiver is away (see ser_edge.sinks.spool)."""
 
     dir: str = opt("", "folder for the on-disk spool, one subfolder per sink, so waiting events survive "
                    "a restart ('' = $STATE_DIRECTORY/spool under systemd, else memory only)", "str")

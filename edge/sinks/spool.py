@@ -9,7 +9,7 @@ Bounds: at most ``max_events`` records and ``max_bytes`` bytes wait. An append t
 either drops the oldest waiting records, counted in `dropped`, so memory and disk stay bounded
 however long the receiver is away.
 
-`MemorySpool` keeps records in memory: bounded, lost at exit. `DiskSpool` (`ser_edge.spooldisk`)
+`MemorySpool` keeps records in memory: bounded, lost at exit. `DiskSpool` (`ser_edge.sinks.spool_disk`)
 keeps them in a folder, so that they survive a restart and are delivered then.
 """
 

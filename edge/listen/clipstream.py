@@ -1,6 +1,6 @@
 """One decision for a whole clip, in bounded memory: audio blocks in, mean window scores out.
 
-It picks the same windows as `ser_edge.windows.clip_windows` (the windows with enough
+It picks the same windows as `ser_edge.frontend.windows.clip_windows` (the windows with enough
 speech; else the single most voiced one; a clip shorter than one window repeated to fill
 it), but finds them as the audio streams and keeps only a running sum of their scores,
 so an hour-long file needs no more memory than a three-second clip.
@@ -13,10 +13,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .mfcc import MfccExtractor
-from .params import FeatureParams
-from .vad import VoiceGate
-from .windows import cut_windows, fit_to_window, normalise_window
+from ser_edge.frontend.mfcc import MfccExtractor
+from ser_edge.frontend.params import FeatureParams
+from ser_edge.frontend.vad import VoiceGate
+from ser_edge.frontend.windows import cut_windows, fit_to_window, normalise_window
 
 #: (k, window_frames, n_mfcc) float32 normalised windows -> (k, classes) float32 scores
 ScoreFn = Callable[[np.ndarray], np.ndarray]

@@ -10,7 +10,7 @@ Per analysis window (``window_ms`` of audio, one every ``window_hop_ms``):
 * inference: quantize, `invoke`, dequantize (`Classifier.scores`).
 Whole pipeline: real-time factor = processing s / audio s of `FileSource` -> `Pipeline` ->
 JSON lines (what `listen --from-wav` does, minus writing to stdout). Start-up, peak RSS of
-the commands and CPU while streaming are measured on separate processes (`ser_edge.benchproc`).
+the commands and CPU while streaming are measured on separate processes (`ser_edge.bench.processes`).
 """
 
 from __future__ import annotations
@@ -28,17 +28,17 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from .audio import load_audio
-from .benchmacs import count_macs
-from .bundle import Bundle, load_bundle
-from .classifier import Classifier
-from .errors import ConfigError
-from .interpreter import make_interpreter
-from .mfcc import MfccExtractor
-from .models import default_bundle_path
-from .pipeline import Pipeline
-from .sources import FileSource
-from .windows import normalise_window
+from ser_edge.audio.read import load_audio
+from .macs import count_macs
+from ser_edge.model.bundle import Bundle, load_bundle
+from ser_edge.model.classifier import Classifier
+from ser_edge.errors import ConfigError
+from ser_edge.model.interpreter import make_interpreter
+from ser_edge.frontend.mfcc import MfccExtractor
+from ser_edge.model.shipped import default_bundle_path
+from ser_edge.listen.pipeline import Pipeline
+from ser_edge.sources import FileSource
+from ser_edge.frontend.windows import normalise_window
 
 DEFAULT_DATA = "../shared/data"
 AUDIO_SUFFIXES = (".flac", ".wav")
@@ -201,7 +201,7 @@ def pin_bundle(bundle_dir: Path, into: Path) -> Path:
 
 
 def _run(bundle: Bundle, data_dir: Path, clips: int, realtime_s: float, log) -> dict[str, Any]:
-    from . import benchproc
+    from . import processes
 
     bundle_dir = bundle.path
     classifier = Classifier(bundle)
@@ -218,11 +218,11 @@ def _run(bundle: Bundle, data_dir: Path, clips: int, realtime_s: float, log) -> 
     decided = report["pipeline"].pop("clips_with_emotion")
     report["pipeline"]["clips_with_emotion"] = len(decided)
     clip = Path(decided[0]) if decided else paths[0]  # listen's first decision needs a clip that gets one
-    report["startup"] = benchproc.first_decisions(clip, bundle_dir, runs=STARTUP_RUNS)
+    report["startup"] = processes.first_decisions(clip, bundle_dir, runs=STARTUP_RUNS)
     report["peak_rss_mb"].update(report["startup"].pop("peak_rss_mb"))
     if realtime_s > 0:
         log(f"streaming {realtime_s:g} s at real-time pace")
-        report["realtime_cpu"] = benchproc.realtime_cpu(audio, bundle_dir, bundle.params.sample_rate, realtime_s)
+        report["realtime_cpu"] = processes.realtime_cpu(audio, bundle_dir, bundle.params.sample_rate, realtime_s)
     report["machine_after"] = machine()
     return report
 

@@ -16,8 +16,8 @@ import stat
 import sys
 from typing import Any, Mapping, Optional
 
-from .configschema import Invalid, Spec, check
-from .errors import BundleError, ConfigError
+from .schema import Invalid, Spec, check
+from ser_edge.errors import BundleError, ConfigError
 from .settings import EVENT_NAMES, Settings, iter_specs
 
 if sys.version_info >= (3, 11):
@@ -155,9 +155,9 @@ def _show(value: Any, spec: Spec) -> str:
 def load_classifier(path: str, *, threads: int = 1) -> Any:
     """The Classifier of the bundle at ``path`` ('' = the default); BundleError naming the bundle if it,
     or the interpreter loading its model, refuses."""
-    from .bundle import load_bundle
-    from .classifier import Classifier
-    from .models import default_bundle_path
+    from ser_edge.model.bundle import load_bundle
+    from ser_edge.model.classifier import Classifier
+    from ser_edge.model.shipped import default_bundle_path
 
     bundle = load_bundle(path or default_bundle_path())
     try:
@@ -170,8 +170,8 @@ def check_settings(s: Settings) -> Any:
     """What `config check` verifies beyond the keys: the model loads, the per-label thresholds and
     gate settings fit it, a password file passes its rule. Opens no device and no connection.
     Returns the Classifier."""
-    from .outputs import mqtt_password
-    from .pipeline import Pipeline
+    from ser_edge.sinks.build import mqtt_password
+    from ser_edge.listen.pipeline import Pipeline
 
     classifier = load_classifier(s.model.path, threads=s.model.threads)
     try:

@@ -2,7 +2,7 @@
 
 Each key of a settings section is a dataclass field made with `opt`, whose metadata holds
 a `Spec`: the kind of value, its unit, its allowed range or choices, a one-line doc and
-the command-line flag that overrides it. The loader (`ser_edge.config`), the CLI flags and
+the command-line flag that overrides it. The loader (`ser_edge.config.load`), the CLI flags and
 `ser-edge config check` all read the same specs, so a key, its flag and its message
 cannot drift apart.
 """
