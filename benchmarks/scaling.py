@@ -28,7 +28,7 @@ import numpy as np
 from ser_edge.audio.read import load_audio
 from ser_edge.bench.run import machine, pin_bundle, resolve_data_dir
 from ser_edge.model.bundle import load_bundle
-from ser_edge.model.shipped import default_bundle_path
+from ser_edge.model.load import bundle_path
 from ser_edge.bench.processes import run_ser_edge
 
 RATE = 16000
@@ -108,7 +108,7 @@ def main() -> None:
     minutes = [float(m) for m in args.minutes.split(",")]
     clips = source_clips(resolve_data_dir(args.data))
     rows = []
-    origin = Path(args.model) if args.model else default_bundle_path()
+    origin = bundle_path(args.model)
     with tempfile.TemporaryDirectory(prefix="ser-edge-scaling-") as tmp:
         bundle = pin_bundle(origin, Path(tmp))  # the same model throughout, whatever happens to origin
         sha256 = load_bundle(bundle).sha256

@@ -233,10 +233,10 @@ def main() -> None:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ser_edge.bench.run import machine, pin_bundle, resolve_data_dir
-    from ser_edge.model.shipped import default_bundle_path
+    from ser_edge.model.load import bundle_path
 
     data = resolve_data_dir(args.data)
-    origin = Path(args.model) if args.model else default_bundle_path()
+    origin = bundle_path(args.model)
     runs = {name: [] for name in PIPELINES}
     with tempfile.TemporaryDirectory(prefix="side-by-side-") as tmp:
         bundle_dir = pin_bundle(origin, Path(tmp))  # the same model for every run, whatever happens to origin

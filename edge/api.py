@@ -13,8 +13,8 @@
 
 A *source* is a file path, a NumPy array (with ``sample_rate``), ``api.microphone(...)`` (or
 the string "microphone"), any iterable of float blocks (with ``sample_rate``), or a ready
-`ser_edge.sources.Source`. ``model`` is a bundle folder, a loaded `Bundle`, or None for the
-default model; bundles are loaded once and reused.
+`ser_edge.sources.Source`. ``model`` is a bundle folder, a shipped bundle's name, a loaded
+`Bundle`, or None for the default model; bundles are loaded once and reused.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Union
 import numpy as np
 
 from ser_edge.model.bundle import Bundle
+from ser_edge.model.load import bundle_path
 from ser_edge.listen.events import Event, EventFactory
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.listen.recognizer import ClipResult, Recognizer
@@ -41,15 +42,16 @@ MICROPHONE = "microphone"
 
 
 @functools.lru_cache(maxsize=4)
-def _recognizer(path: Optional[str]) -> Recognizer:
+def _recognizer(path: str) -> Recognizer:
     return Recognizer(path)
 
 
 def _loaded(model: ModelArg) -> Recognizer:
-    """A Recognizer (bundle, classifier, front end) for a model argument; cached unless a Bundle."""
+    """A Recognizer (bundle, classifier, front end) for a model argument; cached by bundle folder
+    unless a Bundle."""
     if isinstance(model, Bundle):
         return Recognizer(model)
-    return _recognizer(str(model) if model is not None else None)
+    return _recognizer(str(bundle_path(model)))
 
 
 def classify(audio: Union[str, "os.PathLike[str]", np.ndarray], sample_rate: Optional[int] = None,

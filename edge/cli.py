@@ -14,7 +14,7 @@ from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_option
 from ser_edge.errors import SerEdgeError
 from ser_edge.config.settings import SERVICE_CONFIG
 
-MODEL_HELP = "Model bundle folder (default: $SER_EDGE_MODEL or the shipped default)."
+MODEL_HELP = "Model bundle folder or shipped model name (default: $SER_EDGE_MODEL or the shipped default)."
 
 
 @click.group(cls=ErrorHandlingGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -152,26 +152,14 @@ def _show(value: Any, spec: Spec) -> str:
 
 
 # ----- checks beyond the keys -----------------------------------------------------------------
-def load_classifier(path: str, *, threads: int = 1) -> Any:
-    """The Classifier of the bundle at ``path`` ('' = the default); BundleError naming the bundle if it,
-    or the interpreter loading its model, refuses."""
-    from ser_edge.model.bundle import load_bundle
-    from ser_edge.model.classifier import Classifier
-    from ser_edge.model.shipped import default_bundle_path
-
-    bundle = load_bundle(path or default_bundle_path())
-    try:
-        return Classifier(bundle, num_threads=threads)
-    except (ValueError, RuntimeError) as exc:  # a well-formed manifest around a model the interpreter rejects
-        raise BundleError(f"{bundle.path}: the interpreter cannot load {bundle.model_path.name} ({exc})") from None
-
-
 def check_settings(s: Settings) -> Any:
     """What `config check` verifies beyond the keys: the model loads, the per-label thresholds and
     gate settings fit it, a password file passes its rule. Opens no device and no connection.
     Returns the Classifier."""
     from ser_edge.sinks.build import mqtt_password
     from ser_edge.listen.pipeline import Pipeline
+
+    from ser_edge.model.load import load_classifier
 
     classifier = load_classifier(s.model.path, threads=s.model.threads)
     try:

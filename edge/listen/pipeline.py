@@ -31,33 +31,21 @@ samples processed.
 
 from __future__ import annotations
 
-import os
 import time
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
-from ser_edge.model.bundle import Bundle, load_bundle
-from ser_edge.model.classifier import Classifier
+from ser_edge.model.load import ModelRef, load_classifier
 from .events import Event, EventFactory
 from ser_edge.frontend.mfcc import MfccExtractor
-from ser_edge.model.shipped import default_bundle_path
 from ser_edge.audio.samples import as_mono_float32
 from ser_edge.config.settings import GateSettings, SmoothingSettings
 from .smoothing import Smoother
 from ser_edge.frontend.vad import LEVEL_FLOOR_DB, VoiceGate
 from ser_edge.frontend.windows import normalise_window, voiced_fraction
 
-ModelLike = Union[Classifier, Bundle, str, "os.PathLike[str]", None]
-
-
-def as_classifier(model: ModelLike, *, threads: int = 1) -> Classifier:
-    """A Classifier from a Classifier, a Bundle, a bundle folder or None (the default model)."""
-    if isinstance(model, Classifier):
-        return model
-    if not isinstance(model, Bundle):
-        model = load_bundle(model if model is not None and str(model) else default_bundle_path())
-    return Classifier(model, num_threads=threads)
+ModelLike = ModelRef
 
 
 def level_dbfs(samples: np.ndarray) -> float:
@@ -86,7 +74,7 @@ class Pipeline:
         """Build the front end, gate, classifier and smoother (ConfigError/BundleError if invalid).
 
         Args:
-            model: Classifier, Bundle, bundle folder or None (the default model).
+            model: Classifier, Bundle, bundle folder, shipped name or None (the default model).
             events: stamps events; default: one for this model and the host name.
             gate, smoothing: settings (defaults: `GateSettings()`, `SmoothingSettings()`).
             status_interval_s: a status event every this much audio, s; 0 = none but at `finish`.
@@ -94,7 +82,7 @@ class Pipeline:
             clock: seconds, monotonic; used only for latency and uptime in status events.
             status_extra: called for further scalar readings to put into status events.
         """
-        self.classifier = as_classifier(model)
+        self.classifier = load_classifier(model)
         self.params = self.classifier.bundle.params
         self.labels = self.classifier.labels
         bundle = self.classifier.bundle

@@ -16,12 +16,11 @@ from typing import Optional
 import numpy as np
 
 from ser_edge.audio.read import iter_audio, resample, to_mono
-from ser_edge.model.bundle import Bundle, load_bundle
-from ser_edge.model.classifier import Classifier
+from ser_edge.model.bundle import Bundle
+from ser_edge.model.load import bundle_of, load_classifier
 from .clipstream import ClipScorer
 from ser_edge.errors import AudioError
 from ser_edge.frontend.mfcc import MfccExtractor
-from ser_edge.model.shipped import default_bundle_path
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,10 @@ class Recognizer:
     """Loads and checks a bundle once; classifies many clips."""
 
     def __init__(self, bundle: Optional[Bundle | str | os.PathLike] = None, *, num_threads: int = 1):
-        if not isinstance(bundle, Bundle):
-            bundle = load_bundle(bundle if bundle is not None else default_bundle_path())
-        self.bundle = bundle
+        """``bundle``: a Bundle, a bundle folder, a shipped bundle's name, or None (the default model)."""
+        self.bundle = bundle = bundle_of(bundle)
         self.params = bundle.params
-        self.classifier = Classifier(bundle, num_threads=num_threads)
+        self.classifier = load_classifier(bundle, threads=num_threads)
         self.extractor = MfccExtractor(self.params)
 
     @property

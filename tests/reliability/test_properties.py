@@ -196,7 +196,7 @@ def signal(segments: list) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def classifier():
-    from ser_edge.config.load import load_classifier
+    from ser_edge.model.load import load_classifier
 
     return load_classifier(str(MODEL))
 
@@ -323,7 +323,7 @@ def test_manifests_anything_loads_or_is_a_bundle_error(scratch: Path, good_manif
         text = text[: data.draw(st.integers(0, 50))]  # not JSON any more
     (bundle / MANIFEST_FILE).write_text(text)
     try:
-        from ser_edge.config.load import load_classifier
+        from ser_edge.model.load import load_classifier
 
         load_bundle(bundle)
         load_classifier(str(bundle))

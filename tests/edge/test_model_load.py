@@ -1,0 +1,77 @@
+"""One way to a classifier (`ser_edge.model.load`): names, folders, $SER_EDGE_MODEL, None."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ser_edge.errors import BundleError
+from ser_edge.model import shipped
+from ser_edge.model.bundle import load_bundle
+from ser_edge.model.load import bundle_of, bundle_path, load_classifier
+
+DEFAULT = Path(__file__).resolve().parents[2] / "models" / "default"
+
+
+@pytest.fixture(autouse=True)
+def no_env_model(monkeypatch):
+    monkeypatch.delenv(shipped.ENV_MODEL, raising=False)
+
+
+def test_none_empty_and_the_name_default_are_the_shipped_default():
+    for model in (None, "", "default", Path("default")):
+        assert bundle_path(model).resolve() == DEFAULT
+    assert "default" in shipped.shipped_names()
+
+
+def test_any_folder_with_a_manifest_under_models_is_a_shipped_name(tmp_path, monkeypatch):
+    shutil.copytree(DEFAULT, tmp_path / "4class")
+    (tmp_path / "notes").mkdir()  # no manifest: not a bundle
+    monkeypatch.setattr(shipped, "models_dirs", lambda: [tmp_path])
+    assert shipped.shipped_names() == ["4class"]
+    assert bundle_path("4class") == tmp_path / "4class"
+    assert shipped.shipped_bundle_path("notes") is None
+    assert shipped.shipped_bundle_path("../4class") is None
+
+
+def test_env_model_is_a_folder_or_a_shipped_name(tmp_path, monkeypatch):
+    monkeypatch.setenv(shipped.ENV_MODEL, "default")
+    assert bundle_path(None).resolve() == DEFAULT
+    copy = Path(shutil.copytree(DEFAULT, tmp_path / "mine"))
+    monkeypatch.setenv(shipped.ENV_MODEL, str(copy))
+    assert bundle_path(None) == copy
+    assert bundle_path("default").resolve() == DEFAULT  # a name given is not the environment's
+
+
+def test_an_existing_folder_wins_over_a_shipped_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "default").mkdir()
+    assert bundle_path("default") == Path("default")
+    with pytest.raises(BundleError, match="manifest.json is missing"):
+        load_classifier("default")
+
+
+def test_an_unknown_name_is_a_bundle_error_naming_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BundleError, match="no-such-model: no model bundle there"):
+        load_classifier("no-such-model")
+
+
+def test_a_classifier_or_bundle_is_used_as_it_is():
+    bundle = load_bundle(DEFAULT)
+    assert bundle_of(bundle) is bundle
+    classifier = load_classifier(bundle, threads=2)
+    assert classifier.bundle is bundle
+    assert load_classifier(classifier) is classifier
+    assert bundle_of(classifier) is bundle
+
+
+def test_every_caller_takes_a_shipped_name(monkeypatch, tmp_path):
+    from ser_edge.listen.pipeline import Pipeline
+    from ser_edge.listen.recognizer import Recognizer
+
+    monkeypatch.chdir(tmp_path)
+    assert Recognizer("default").bundle.path.resolve() == DEFAULT
+    assert Pipeline("default").classifier.bundle.path.resolve() == DEFAULT
