@@ -171,7 +171,7 @@ def config_check(file: Path) -> None:
     Exit status 78 with one line naming the key if it is invalid. Opens no device or connection.
     """
     from ser_edge.config.load import load_settings, render
-    from ser_edge.service.daemon import check_settings
+    from ser_edge.service.checks import check_settings
 
     settings = load_settings(file)
     classifier = check_settings(settings)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
-import stat
 import sys
 from typing import Any, Mapping, Optional
 
 from .schema import Invalid, Spec, check
-from ser_edge.errors import BundleError, ConfigError
+from ser_edge.errors import ConfigError
 from .settings import EVENT_NAMES, Settings, iter_specs
 
 if sys.version_info >= (3, 11):
@@ -26,7 +24,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 Key = tuple[str, ...]
-log = logging.getLogger(__name__)
 
 
 def flag_for(key: Key, spec: Spec) -> str:
@@ -149,38 +146,6 @@ def _cross_check(s: Settings, *, origin: str) -> None:
 
 def _show(value: Any, spec: Spec) -> str:
     return "'***'" if spec.secret else repr(value)
-
-
-# ----- checks beyond the keys -----------------------------------------------------------------
-def check_settings(s: Settings) -> Any:
-    """What `config check` verifies beyond the keys: the model loads, the per-label thresholds and
-    gate settings fit it, a password file passes its rule. Opens no device and no connection.
-    Returns the Classifier."""
-    from ser_edge.sinks.build import mqtt_password
-    from ser_edge.listen.pipeline import Pipeline
-
-    from ser_edge.model.load import load_classifier
-
-    classifier = load_classifier(s.model.path, threads=s.model.threads)
-    try:
-        Pipeline(classifier, gate=s.gate, smoothing=s.smoothing, status_interval_s=s.status_interval_s)
-    except ConfigError as exc:
-        raise ConfigError(f"{exc} (model {classifier.bundle.model_id})") from None
-    mqtt_password(s.sinks)
-    return classifier
-
-
-def warn_if_exposed(path: Optional[str | os.PathLike], s: Settings) -> None:
-    """Log a warning when a configuration file holding secrets may be read by every user."""
-    if path is None or not (s.sinks.mqtt.password or s.sinks.webhook.headers):
-        return
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        return
-    if mode & 0o004:
-        log.warning("%s holds secrets and every user may read it (mode %04o): chmod 0640 it, or move the "
-                    "password to sinks.mqtt.password_file", path, mode)
 
 
 # ----- rendering ------------------------------------------------------------------------------

@@ -36,7 +36,8 @@ from typing import IO, Any, Mapping, Optional, Sequence
 from ser_edge.audio.read import probe
 from ser_edge.model.classifier import Classifier
 from .recorder import ClipRecorder
-from ser_edge.config.load import check_settings, load_settings, warn_if_exposed  # noqa: F401 (for the CLI)
+from .checks import warn_if_exposed
+from ser_edge.config.load import load_settings
 from ser_edge.model.load import load_classifier
 from ser_edge.errors import SerEdgeError
 from ser_edge.listen.events import EmotionEvent, Event, EventFactory, StatusEvent

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from ser_edge.audio.read import load_audio
 from ser_edge.model.bundle import MANIFEST_FILE, load_bundle
-from ser_edge.config.load import SPECS, check_settings, load_settings, toml_value
+from ser_edge.config.load import SPECS, load_settings, toml_value
+from ser_edge.service.checks import check_settings
 from ser_edge.errors import SerEdgeError
 from ser_edge.listen.events import EventFactory
 from ser_edge.frontend.mfcc import MfccExtractor
