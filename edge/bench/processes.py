@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -120,13 +121,30 @@ def _read_peak(path: Path, fallback: float) -> float:
         return fallback
 
 
+def peak_rss_mb(usage: Any = None) -> float:
+    """Peak resident memory in MB (10^6 bytes): of the rusage given (ru_maxrss), else of this
+    process: VmHWM from /proc/self/status, or ru_maxrss where there is no /proc.
+
+    VmHWM first because ru_maxrss of a process started by a bigger one starts at that one's
+    peak (Linux copies the high-water mark at exec).
+    """
+    if usage is None:
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) * 1024 / 1e6, 1)
+        except (OSError, ValueError):
+            pass
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+    scale = 1 if sys.platform == "darwin" else 1024  # macOS reports bytes, Linux KiB
+    return round(usage.ru_maxrss * scale / 1e6, 1)
+
+
 def run_process(argv: Sequence[str], *, match: str = "") -> ProcessRun:
     """Run ``argv`` to its end, timing the first stdout line containing ``match`` ('' = any line).
 
     Its ``peak_rss_mb`` is ru_maxrss, which includes this process's own peak (see above).
     """
-    from .run import peak_rss_mb
-
     t0 = time.perf_counter()
     proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     errors = _Drain(proc.stderr)
@@ -180,8 +198,6 @@ def looped_audio(clips: Sequence[np.ndarray], seconds: float, sample_rate: int) 
 
 def realtime_cpu(clips: Sequence[np.ndarray], bundle_dir: Path, sample_rate: int, seconds: float) -> dict[str, Any]:
     """CPU of `listen --from-wav --realtime` over ``seconds`` of steady streaming, as % of one core."""
-    from .run import peak_rss_mb
-
     with tempfile.TemporaryDirectory(prefix="ser-edge-bench-") as tmp:
         wav = Path(tmp) / "stream.wav"
         write_wav_private(wav, looped_audio(clips, seconds + MARGIN_S, sample_rate), sample_rate)

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import shutil
-import sys
 import tempfile
 import time
 from collections import deque
@@ -30,6 +28,8 @@ import numpy as np
 
 from ser_edge.audio.read import load_audio
 from .macs import count_macs
+from . import processes
+from .processes import peak_rss_mb
 from ser_edge.model.bundle import Bundle, load_bundle
 from ser_edge.model.classifier import Classifier
 from ser_edge.errors import ConfigError
@@ -149,25 +149,6 @@ def pipeline_rtf(paths: Sequence[Path], classifier: Classifier) -> dict[str, Any
             "clips_with_emotion": decided}
 
 
-def peak_rss_mb(usage: Any = None) -> float:
-    """Peak resident memory in MB (10^6 bytes): of the rusage given (ru_maxrss), else of this
-    process: VmHWM from /proc/self/status, or ru_maxrss where there is no /proc.
-
-    VmHWM first because ru_maxrss of a process started by a bigger one starts at that one's
-    peak (Linux copies the high-water mark at exec).
-    """
-    if usage is None:
-        try:
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) * 1024 / 1e6, 1)
-        except (OSError, ValueError):
-            pass
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-    scale = 1 if sys.platform == "darwin" else 1024  # macOS reports bytes, Linux KiB
-    return round(usage.ru_maxrss * scale / 1e6, 1)
-
-
 def machine() -> dict[str, Any]:
     """CPU model, cores, Python, platform and the 1-minute load average now."""
     model = platform.processor() or platform.machine()
@@ -201,8 +182,6 @@ def pin_bundle(bundle_dir: Path, into: Path) -> Path:
 
 
 def _run(bundle: Bundle, data_dir: Path, clips: int, realtime_s: float, log) -> dict[str, Any]:
-    from . import processes
-
     bundle_dir = bundle.path
     classifier = load_classifier(bundle)
     paths = pick_clips(data_dir, bundle, clips)
