@@ -16,7 +16,7 @@ from typing import Any, Mapping, Optional
 
 from .schema import Invalid, Spec, check
 from ser_edge.errors import ConfigError
-from .settings import EVENT_NAMES, Settings, iter_specs
+from .settings import EVENT_NAMES, Settings, iter_specs, unknown_event_types
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -130,7 +130,7 @@ def _cross_check(s: Settings, *, origin: str) -> None:
     if s.audio.source == "file" and not s.audio.file:
         fail("audio.file", "source 'file' needs a file (audio.file or --from-wav PATH)")
     for name in ("stdout", "log", "file", "mqtt", "webhook", "command"):
-        unknown = sorted(set(getattr(s.sinks, name).event_types) - set(EVENT_NAMES))
+        unknown = unknown_event_types(getattr(s.sinks, name).event_types)
         if unknown:
             fail(f"sinks.{name}.event_types", f"unknown event type(s) {', '.join(map(repr, unknown))}; "
                  f"allowed: {', '.join(EVENT_NAMES)}")

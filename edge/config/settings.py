@@ -15,9 +15,15 @@ from typing import Any, Iterator, Optional, Sequence
 from .schema import Spec, opt, section
 
 SOURCES = ("microphone", "stdin", "file")
+#: the event types, the one list (`ser_edge.listen.events.EVENT_TYPES` maps each to its class)
 EVENT_NAMES = ["emotion", "speech_start", "speech_end", "status"]
 #: where the systemd unit keeps its configuration
 SERVICE_CONFIG = "/etc/ser-edge/config.toml"
+
+
+def unknown_event_types(names: Sequence[str]) -> list[str]:
+    """The names (sorted) that are not event types; the one check of a sink's event_types."""
+    return sorted(set(names) - set(EVENT_NAMES))
 
 
 @dataclass(frozen=True)

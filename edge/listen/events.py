@@ -20,94 +20,18 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import math
 import socket
 import threading
 import time as _time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any, Callable, ClassVar, Dict, Iterator, Mapping, Optional, Type, Union
+from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Type
 
-SCORE_DECIMALS = 4
-SECONDS_DECIMALS = 3
-MS_DECIMALS = 2
-#: how many hex digits of the model's sha256 an event carries
-SHA_PREFIX_LEN = 12
-
-Scalar = Union[str, int, float, bool, None]
-
-
-def _finite(name: str, value: Any) -> float:
-    """`value` as a float, refusing NaN and infinities (JSON cannot carry them)."""
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"event field {name} must be a finite number, got {value!r}")
-    return number
-
-
-def _rounded(name: str, value: Any, decimals: int) -> float:
-    return round(_finite(name, value), decimals)
-
-
-def _set(obj: Any, name: str, value: Any) -> None:
-    # Frozen dataclasses may only normalise their own fields in __post_init__.
-    object.__setattr__(obj, name, value)
-
-
-def format_time(epoch_s: float) -> str:
-    """Wall-clock seconds since the epoch as ISO 8601 UTC, millisecond precision, 'Z'."""
-    stamp = datetime.fromtimestamp(epoch_s, tz=timezone.utc)
-    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def stream_time_s(samples: int, sample_rate: int) -> float:
-    """Audio time in seconds of sample index `samples` from the start of the stream."""
-    if sample_rate <= 0:
-        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-    return round(samples / sample_rate, SECONDS_DECIMALS)
-
-
-class FrozenMap(Mapping):
-    """A read-only, hashable, order-keeping mapping, so that events stay hashable."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self._data = dict(data)
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __hash__(self) -> int:
-        return hash(tuple(self._data.items()))
-
-    def __repr__(self) -> str:
-        return repr(self._data)
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """Which model made an event: its id and a prefix of its bundle's sha256."""
-
-    id: str
-    sha256: str
-
-    def __post_init__(self) -> None:
-        digest = str(self.sha256).lower()[:SHA_PREFIX_LEN]
-        if digest and any(c not in "0123456789abcdef" for c in digest):
-            raise ValueError(f"model sha256 must be hex digits, got {self.sha256!r}")
-        _set(self, "sha256", digest)
-
-    def to_dict(self) -> Dict[str, str]:
-        return {"id": self.id, "sha256": self.sha256}
-
+from ser_edge.config.settings import EVENT_NAMES
+from .event_fields import (  # noqa: F401 (FrozenMap, format_time: part of this module's interface)
+    MS_DECIMALS, SCORE_DECIMALS, SECONDS_DECIMALS, FrozenMap, ModelRef, Scalar, check_span, format_time,
+    rounded, scalar, set_field,
+)
 
 @dataclass(frozen=True)
 class Event:
@@ -158,15 +82,15 @@ class EmotionEvent(Event):
     end_s: float
 
     def __post_init__(self) -> None:
-        confidence = _rounded("confidence", self.confidence, SCORE_DECIMALS)
+        confidence = rounded("confidence", self.confidence, SCORE_DECIMALS)
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"confidence must be within 0..1, got {self.confidence!r}")
-        scores = {str(k): _rounded(f"scores[{k}]", v, SCORE_DECIMALS) for k, v in self.scores.items()}
+        scores = {str(k): rounded(f"scores[{k}]", v, SCORE_DECIMALS) for k, v in self.scores.items()}
         if scores and self.label not in scores:
             raise ValueError(f"label {self.label!r} is not one of the scored classes {list(scores)}")
-        _set(self, "confidence", confidence)
-        _set(self, "scores", FrozenMap(scores))  # keeps the model's label order
-        _check_span(self)
+        set_field(self, "confidence", confidence)
+        set_field(self, "scores", FrozenMap(scores))  # keeps the model's label order
+        check_span(self)
 
 
 @dataclass(frozen=True)
@@ -178,7 +102,7 @@ class SpeechStartEvent(Event):
     start_s: float
 
     def __post_init__(self) -> None:
-        _set(self, "start_s", _rounded("start_s", self.start_s, SECONDS_DECIMALS))
+        set_field(self, "start_s", rounded("start_s", self.start_s, SECONDS_DECIMALS))
 
 
 @dataclass(frozen=True)
@@ -191,7 +115,7 @@ class SpeechEndEvent(Event):
     end_s: float
 
     def __post_init__(self) -> None:
-        _check_span(self)
+        check_span(self)
 
 
 @dataclass(frozen=True)
@@ -218,36 +142,19 @@ class StatusEvent(Event):
 
     def __post_init__(self) -> None:
         for name in ("uptime_s", "audio_s", "audio_dropped_s"):
-            _set(self, name, _rounded(name, getattr(self, name), SECONDS_DECIMALS))
+            set_field(self, name, rounded(name, getattr(self, name), SECONDS_DECIMALS))
         for name in ("latency_p50_ms", "latency_p95_ms", "latency_max_ms"):
             value = getattr(self, name)
             if value is not None:
-                _set(self, name, _rounded(name, value, MS_DECIMALS))
-        _set(self, "windows_classified", int(self.windows_classified))
-        _set(self, "extra", FrozenMap({str(k): _scalar(f"extra[{k}]", v) for k, v in self.extra.items()}))
+                set_field(self, name, rounded(name, value, MS_DECIMALS))
+        set_field(self, "windows_classified", int(self.windows_classified))
+        set_field(self, "extra", FrozenMap({str(k): scalar(f"extra[{k}]", v) for k, v in self.extra.items()}))
 
 
-def _scalar(name: str, value: Any) -> Scalar:
-    if isinstance(value, float):
-        return _finite(name, value)
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    raise ValueError(f"event field {name} must be a JSON scalar, got {type(value).__name__}")
-
-
-def _check_span(event: Any) -> None:
-    start = _rounded("start_s", event.start_s, SECONDS_DECIMALS)
-    end = _rounded("end_s", event.end_s, SECONDS_DECIMALS)
-    if start < 0 or end < start:
-        raise ValueError(f"audio span must satisfy 0 <= start_s <= end_s, got {event.start_s}..{event.end_s}")
-    _set(event, "start_s", start)
-    _set(event, "end_s", end)
-
-
-#: event type name -> class, for parsing and for sinks' type filters
-EVENT_TYPES: Mapping[str, Type[Event]] = MappingProxyType(
-    {cls.type: cls for cls in (EmotionEvent, SpeechStartEvent, SpeechEndEvent, StatusEvent)}
-)
+_CLASSES = {cls.type: cls for cls in (EmotionEvent, SpeechStartEvent, SpeechEndEvent, StatusEvent)}
+#: event type name -> class, for parsing and for sinks' type filters; the names and their order are
+#: the one list `ser_edge.config.settings.EVENT_NAMES` (a name without a class fails at import)
+EVENT_TYPES: Mapping[str, Type[Event]] = MappingProxyType({name: _CLASSES[name] for name in EVENT_NAMES})
 
 
 def event_from_dict(data: Mapping[str, Any]) -> Event:

@@ -36,7 +36,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
-from ser_edge.model.load import ModelRef, load_classifier
+from ser_edge.model.load import ModelLike, load_classifier
 from .events import Event, EventFactory
 from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.audio.samples import as_mono_float32
@@ -44,9 +44,6 @@ from ser_edge.config.settings import GateSettings, SmoothingSettings
 from .smoothing import Smoother
 from ser_edge.frontend.vad import LEVEL_FLOOR_DB, VoiceGate
 from ser_edge.frontend.windows import normalise_window, voiced_fraction
-
-ModelLike = ModelRef
-
 
 def level_dbfs(samples: np.ndarray) -> float:
     """Mean-square level of float samples, dBFS (0 dBFS = mean square 1), floored at -120."""

@@ -18,7 +18,7 @@ from .classifier import Classifier
 from .shipped import default_bundle_path, shipped_bundle_path
 
 #: what every "model" argument accepts
-ModelRef = Union[Classifier, Bundle, str, "os.PathLike[str]", None]
+ModelLike = Union[Classifier, Bundle, str, "os.PathLike[str]", None]
 
 
 def bundle_path(model: Union[str, "os.PathLike[str]", None]) -> Path:
@@ -31,7 +31,7 @@ def bundle_path(model: Union[str, "os.PathLike[str]", None]) -> Path:
     return shipped_bundle_path(str(model)) or path
 
 
-def bundle_of(model: ModelRef) -> Bundle:
+def bundle_of(model: ModelLike) -> Bundle:
     """The checked Bundle of a model argument (BundleError naming the bundle if it is refused)."""
     if isinstance(model, Classifier):
         return model.bundle
@@ -40,7 +40,7 @@ def bundle_of(model: ModelRef) -> Bundle:
     return load_bundle(bundle_path(model))
 
 
-def load_classifier(model: ModelRef, *, threads: int = 1) -> Classifier:
+def load_classifier(model: ModelLike, *, threads: int = 1) -> Classifier:
     """The Classifier of a model argument; BundleError naming the bundle if it, or the interpreter
     loading its model, refuses. A Classifier is returned as it is."""
     if isinstance(model, Classifier):

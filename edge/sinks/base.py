@@ -14,6 +14,7 @@ import threading
 from typing import Dict, Iterable, List, Optional, Protocol, Sequence, runtime_checkable
 
 from ser_edge.errors import ConfigError
+from ser_edge.config.settings import unknown_event_types
 from ser_edge.listen.events import EVENT_TYPES, Event
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def check_event_types(event_types: Optional[Iterable[str]]) -> Optional[frozense
     if isinstance(event_types, str):
         event_types = [event_types]
     wanted = frozenset(event_types)
-    unknown = sorted(wanted - set(EVENT_TYPES))
+    unknown = unknown_event_types(sorted(wanted))
     if unknown:
         raise ConfigError(f"unknown event type(s) {', '.join(unknown)}; allowed: {', '.join(EVENT_TYPES)}")
     return wanted

@@ -20,7 +20,6 @@ from ser_edge.listen.events import (
     event_from_dict,
     event_from_json,
     format_time,
-    stream_time_s,
 )
 
 SCORES = {"neutral": 0.05, "calm": 0.0123456, "happy": 0.812345, "sad": 0.1253094}
@@ -119,13 +118,6 @@ def test_default_device_is_the_hostname_and_clock_is_real() -> None:
     assert abs((datetime.now(timezone.utc) - stamp).total_seconds()) < 5
 
 
-def test_stream_time_from_sample_count() -> None:
-    assert stream_time_s(24000, 16000) == 1.5
-    assert stream_time_s(1, 16000) == 0.0  # below a millisecond
-    with pytest.raises(ValueError):
-        stream_time_s(10, 0)
-
-
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -171,3 +163,9 @@ def test_event_classes_are_frozen(factory: EventFactory) -> None:
     with pytest.raises(AttributeError):
         event.seq = 5  # type: ignore[misc]
     assert EVENT_TYPES["emotion"] is EmotionEvent and EVENT_TYPES["status"] is StatusEvent
+    # one list: the settings' event names are the event classes, in the same order
+    from ser_edge.config.settings import EVENT_NAMES
+    from ser_edge.listen.events import Event
+
+    assert list(EVENT_TYPES) == list(EVENT_NAMES)
+    assert set(EVENT_TYPES.values()) == {c for c in Event.__subclasses__() if c.__module__ == Event.__module__}
