@@ -2,7 +2,7 @@
 
     from ser_edge import api
 
-    result = api.classify("clip.wav")                  # a ClipResult: label, confidence, scores
+    result = api.classify("clip.wav")                  # a FileResult: label, confidence, scores
     result = api.classify(samples, sample_rate=48000)  # a float array, resampled as needed
 
     for event in api.iter_events("long.flac"):         # typed events, as `ser-edge listen` emits
@@ -30,11 +30,14 @@ from ser_edge.model.bundle import Bundle
 from ser_edge.model.load import bundle_path
 from ser_edge.listen.events import Event, EventFactory
 from ser_edge.listen.pipeline import Pipeline
-from ser_edge.listen.recognizer import ClipResult, Recognizer
+from ser_edge.listen.recognizer import FileResult, Recognizer
 from ser_edge.config.settings import GateSettings, SmoothingSettings
 from ser_edge.sources import ArraySource, FileSource, IterableSource, MicrophoneSource, Source
 
-__all__ = ["ClipResult", "Event", "classify", "iter_events", "listen", "microphone"]
+__all__ = ["ClipResult", "Event", "FileResult", "classify", "iter_events", "listen", "microphone"]
+
+#: what `classify` returns; ClipResult is its name in earlier releases, kept for users
+ClipResult = FileResult
 
 ModelArg = Union[str, "os.PathLike[str]", Bundle, None]
 SourceArg = Union[str, "os.PathLike[str]", np.ndarray, Iterable[np.ndarray], Source]
@@ -55,7 +58,7 @@ def _loaded(model: ModelArg) -> Recognizer:
 
 
 def classify(audio: Union[str, "os.PathLike[str]", np.ndarray], sample_rate: Optional[int] = None,
-             model: ModelArg = None) -> ClipResult:
+             model: ModelArg = None) -> FileResult:
     """One decision for a whole clip: a file path, or float samples ((n,) or (n, channels)).
 
     sample_rate: of the array, Hz (default: the model's rate); not used for files.

@@ -1,9 +1,9 @@
-"""Clip-level recognition: a whole array or file in, one label with scores out.
+"""Whole-file recognition: a whole file or array in, one label with scores out.
 
-The steps are the ones training evaluates with: MFCC frames and speech flags for
-the clip, its voiced classification windows (those of `ser_edge.frontend.windows.clip_windows`),
-int8 scores per window, averaged over the windows. Files and arrays stream through
-`ClipScorer` block by block, so memory stays flat whatever the clip's length.
+The steps are the ones training evaluates a corpus clip with: MFCC frames and speech flags,
+the voiced classification windows (those of `ser_edge.frontend.windows.clip_windows`), int8
+scores per window, averaged over the windows. Files and arrays stream through `FileScorer`
+block by block, so memory stays flat whatever the file's length.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ import numpy as np
 from ser_edge.audio.read import iter_audio, resample, to_mono
 from ser_edge.model.bundle import Bundle
 from ser_edge.model.load import bundle_of, load_classifier
-from .clipstream import ClipScorer
+from .filescore import FileScorer
 from ser_edge.errors import AudioError
 from ser_edge.frontend.mfcc import MfccExtractor
 
 
 @dataclass(frozen=True)
-class ClipResult:
-    """label and confidence (0..1), scores per label, windows used, voiced share of the clip."""
+class FileResult:
+    """The decision for a whole file or array: label and confidence (0..1), scores per label, windows
+    used, voiced share (0..1) and duration (s). (`ser_edge.api` also calls it ClipResult.)"""
 
     label: str
     confidence: float
@@ -41,7 +42,7 @@ class ClipResult:
 
 
 class Recognizer:
-    """Loads and checks a bundle once; classifies many clips."""
+    """Loads and checks a bundle once; classifies many files."""
 
     def __init__(self, bundle: Optional[Bundle | str | os.PathLike] = None, *, num_threads: int = 1):
         """``bundle``: a Bundle, a bundle folder, a shipped bundle's name, or None (the default model)."""
@@ -54,25 +55,25 @@ class Recognizer:
     def labels(self) -> tuple[str, ...]:
         return self.bundle.labels
 
-    def classify_array(self, samples: np.ndarray, sample_rate: int, *, name: str = "audio") -> ClipResult:
+    def classify_array(self, samples: np.ndarray, sample_rate: int, *, name: str = "audio") -> FileResult:
         """Mono or (frames, channels) float audio at ``sample_rate`` Hz -> one decision."""
         x = resample(to_mono(samples), sample_rate, self.params.sample_rate)
         block = self.params.sample_rate
         return self._classify_blocks((x[i: i + block] for i in range(0, x.size, block)), name)
 
-    def classify_file(self, path: str | os.PathLike) -> ClipResult:
+    def classify_file(self, path: str | os.PathLike) -> FileResult:
         """Any supported audio file -> one decision; AudioError naming the file if unreadable.
         The file is read in 1 s blocks: memory does not grow with its length."""
         return self._classify_blocks(iter_audio(path, self.params.sample_rate), str(Path(path)))
 
-    def _classify_blocks(self, blocks, name: str) -> ClipResult:
-        scorer = ClipScorer(self.params, self.classifier.scores_many)
+    def _classify_blocks(self, blocks, name: str) -> FileResult:
+        scorer = FileScorer(self.params, self.classifier.scores_many)
         for block in blocks:
             scorer.push(block)
-        clip = scorer.finish()
-        if clip.mean is None:
-            raise AudioError(f"{name}: {clip.samples / self.params.sample_rate * 1000:.0f} ms of audio is too short "
+        whole = scorer.finish()
+        if whole.mean is None:
+            raise AudioError(f"{name}: {whole.samples / self.params.sample_rate * 1000:.0f} ms of audio is too short "
                              f"(at least {self.params.frame_ms:g} ms)")
-        best = int(np.argmax(clip.mean))
-        return ClipResult(self.labels[best], float(clip.mean[best]), {k: float(v) for k, v in zip(self.labels, clip.mean)},
-                          clip.windows, clip.voiced, clip.samples / self.params.sample_rate)
+        best = int(np.argmax(whole.mean))
+        return FileResult(self.labels[best], float(whole.mean[best]), {k: float(v) for k, v in zip(self.labels, whole.mean)},
+                          whole.windows, whole.voiced, whole.samples / self.params.sample_rate)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ser_edge.audio.read import iter_audio, load_audio
-from ser_edge.listen.clipstream import ClipScorer
+from ser_edge.listen.filescore import FileScorer
 from ser_edge.errors import AudioError
 from ser_edge.listen.recognizer import Recognizer
 from ser_edge.frontend.vad import VoiceGate
@@ -34,7 +34,7 @@ def reference(recognizer: Recognizer, x: np.ndarray) -> tuple[np.ndarray, int, f
 
 
 def streamed(recognizer: Recognizer, x: np.ndarray, block: int):
-    scorer = ClipScorer(recognizer.params, recognizer.classifier.scores_many)
+    scorer = FileScorer(recognizer.params, recognizer.classifier.scores_many)
     for i in range(0, x.size, block):
         scorer.push(x[i: i + block])
     return scorer.finish()

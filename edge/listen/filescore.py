@@ -1,9 +1,9 @@
-"""One decision for a whole clip, in bounded memory: audio blocks in, mean window scores out.
+"""One decision for a whole file (or array), in bounded memory: audio blocks in, mean window scores out.
 
 It picks the same windows as `ser_edge.frontend.windows.clip_windows` (the windows with enough
-speech; else the single most voiced one; a clip shorter than one window repeated to fill
+speech; else the single most voiced one; a file shorter than one window repeated to fill
 it), but finds them as the audio streams and keeps only a running sum of their scores,
-so an hour-long file needs no more memory than a three-second clip.
+so an hour-long file needs no more memory than a three-second one.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ ScoreFn = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
-class ClipScores:
+class FileScores:
     """mean: (classes,) float64 mean score of the chosen windows; windows: how many;
-    voiced: speech share of the clip's hops (0..1); samples: audio length in samples."""
+    voiced: speech share of the file's hops (0..1); samples: audio length in samples."""
 
     mean: Optional[np.ndarray]
     windows: int
@@ -33,10 +33,10 @@ class ClipScores:
     samples: int
 
 
-class ClipScorer:
-    """Push 1-D float32 blocks at ``params.sample_rate``; `finish` gives the clip's scores.
+class FileScorer:
+    """Push 1-D float32 blocks at ``params.sample_rate``; `finish` gives the file's scores.
 
-    Memory: one window of frames and flags plus a block, whatever the clip's length.
+    Memory: one window of frames and flags plus a block, whatever the file's length.
     """
 
     def __init__(self, params: FeatureParams, score: ScoreFn, *, min_voiced: float = 0.5):
@@ -63,17 +63,17 @@ class ClipScorer:
         self._flags = np.concatenate([self._flags, flags])
         self._score_ready_windows()
 
-    def finish(self) -> ClipScores:
-        """The clip's mean scores (None when it had no whole frame) and what they came from."""
+    def finish(self) -> FileScores:
+        """The file's mean scores (None when it had no whole frame) and what they came from."""
         voiced = self._speech_hops / self._hops if self._hops else 0.0
         if self._kept:
-            return ClipScores(self._sum / self._kept, self._kept, voiced, self._samples)
+            return FileScores(self._sum / self._kept, self._kept, voiced, self._samples)
         if self._best[1] is not None:
-            return ClipScores(self._best[1].astype(np.float64), 1, voiced, self._samples)
+            return FileScores(self._best[1].astype(np.float64), 1, voiced, self._samples)
         if self._frames.shape[0] == 0:
-            return ClipScores(None, 0, voiced, self._samples)
+            return FileScores(None, 0, voiced, self._samples)
         short = normalise_window(fit_to_window(self._frames, self.params), self.params)[None]  # shorter than a window
-        return ClipScores(self._score(short)[0].astype(np.float64), 1, voiced, self._samples)
+        return FileScores(self._score(short)[0].astype(np.float64), 1, voiced, self._samples)
 
     def _score_ready_windows(self) -> None:
         size, hop = self.params.window_frames, self.params.window_hop_frames
