@@ -11,15 +11,14 @@ caller's ``rng``, so a seeded Generator gives the same copies every run.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
-from dataclasses import dataclass, field
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 import soxr
 
+from ser_edge.config.versioned import Versioned, doc_field, require
 from ser_edge.errors import ConfigError
 
 from . import noise as _noise
@@ -32,17 +31,20 @@ Range = Optional[Tuple[float, float]]
 
 
 def _doc(text: str, default: Any) -> Any:
-    return field(default=default, metadata={"doc": text})
+    return doc_field(text, default=default)
 
 
 @dataclass(frozen=True, kw_only=True)
-class AugmentConfig:
+class AugmentConfig(Versioned):
     """Which augmentations to apply to training clips, how often and how strongly.
 
     Each kind is off when its probability is 0 or its range is None. Field
     defaults are all off (``AugmentConfig() == AugmentConfig.off()``); `default`
-    switches on a set chosen for unseen speakers, rooms and microphones.
+    switches on a set chosen for unseen speakers, rooms and microphones. Dict form,
+    checks and hash (a cache key for augmented features): `ser_edge.config.versioned`.
     """
+
+    WHAT, VERSION_KEY, VERSION, SOURCE = "augment setting", "augment_version", AUGMENT_VERSION, "augment"
 
     copies: int = _doc("augmented copies made per training clip (the original is kept too); 0 = none", 0)
     noise_p: float = _doc("probability of adding noise, 0-1", 0.0)
@@ -91,37 +93,6 @@ class AugmentConfig:
         return cls(copies=2, noise_p=0.6, gain_p=0.5, shift_p=0.5, speed_p=0.3, pitch_p=0.3, mic_p=0.3,
                    telephone_p=0.05, low_rate_p=0.1, time_masks=2, freq_masks=1)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict of every field, plus the augmentation version."""
-        return {**dataclasses.asdict(self), "augment_version": AUGMENT_VERSION}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "augment") -> "AugmentConfig":
-        """Build from a dict written by `to_dict`; unknown keys or versions are a ConfigError."""
-        data = dict(data)
-        version = data.pop("augment_version", AUGMENT_VERSION)
-        if version != AUGMENT_VERSION:
-            raise ConfigError(f"{source}: augment_version {version!r} is not supported (this code has {AUGMENT_VERSION})")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"{source}: unknown augment setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
-        return cls(**data)
-
-    def stable_hash(self) -> str:
-        """Hex sha256 (16 chars) of the canonical JSON of `to_dict`: a cache key for augmented features."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-    def replace(self, **changes: Any) -> "AugmentConfig":
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    @classmethod
-    def field_docs(cls) -> dict[str, str]:
-        """Field name to its one-line documentation (with unit)."""
-        return {f.name: f.metadata["doc"] for f in dataclasses.fields(cls)}
-
 
 _PROBABILITIES = ("noise_p", "gain_p", "shift_p", "speed_p", "pitch_p", "mic_p", "telephone_p", "low_rate_p")
 _RANGES = {  # field: (lowest, highest, unit)
@@ -134,8 +105,7 @@ _COUNTS = {"copies": 100, "time_masks": 20, "time_mask_frames": 1000, "freq_mask
 
 def _validate(c: AugmentConfig) -> None:
     def check(name: str, ok: bool, allowed: str) -> None:
-        if not ok:
-            raise ConfigError(f"augment setting {name}={getattr(c, name)!r} is invalid; allowed: {allowed}")
+        require(c, AugmentConfig.WHAT, name, ok, allowed)
 
     for name in _PROBABILITIES:
         check(name, _is_number(getattr(c, name)) and 0.0 <= getattr(c, name) <= 1.0, "a probability in [0, 1]")

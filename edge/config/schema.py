@@ -9,9 +9,12 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
+
+from .versioned import invalid
 
 #: kinds of values a key may hold
 KINDS = ("number", "int", "bool", "str", "choice", "str_list", "str_map", "number_map")
@@ -67,6 +70,22 @@ def opt(default: Any, doc: str, kind: str = "number", **spec: Any) -> Any:
 def section(cls: type) -> Any:
     """A field holding a whole sub-section (a settings dataclass)."""
     return field(default_factory=cls, metadata={"section": cls})
+
+
+class Checked:
+    """Mixin for a settings dataclass: it checks its fields against their specs when it is made
+    (ConfigError ``setting <name>=<value> is invalid; allowed: ...``), as `FeatureParams` does, so
+    settings built in code are held to the rules the configuration file is."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            spec = f.metadata.get("spec")
+            if spec is None:
+                continue
+            try:
+                check(getattr(self, f.name), spec)
+            except Invalid as exc:
+                raise invalid("setting", f.name, "***" if spec.secret else getattr(self, f.name), str(exc)) from None
 
 
 class Invalid(ValueError):

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence
 
-from .schema import Spec, opt, section
+from .schema import Checked, Spec, opt, section
 
 SOURCES = ("microphone", "stdin", "file")
 #: the event types, the one list (`ser_edge.listen.events.EVENT_TYPES` maps each to its class)
@@ -27,7 +27,7 @@ def unknown_event_types(names: Sequence[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class AudioSettings:
+class AudioSettings(Checked):
     """[audio]: where samples come from."""
 
     source: str = opt("microphone", "audio source: 'microphone', 'stdin' (raw s16le mono) or 'file'",
@@ -54,7 +54,7 @@ class AudioSettings:
 
 
 @dataclass(frozen=True)
-class ModelSettings:
+class ModelSettings(Checked):
     """[model]: the classifier."""
 
     path: str = opt("", "model bundle folder or shipped model name ('' = $SER_EDGE_MODEL or the shipped default)", "str", flag="--model")
@@ -62,7 +62,7 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
-class GateSettings:
+class GateSettings(Checked):
     """[gate]: the voice-activity gate (see ser_edge.frontend.vad) and how voiced a window must be."""
 
     min_level_db: float = opt(-55.0, "quietest in-band level that may be speech, dBFS", low=-120, high=0, unit="dBFS")
@@ -85,7 +85,7 @@ class GateSettings:
 
 
 @dataclass(frozen=True)
-class SmoothingSettings:
+class SmoothingSettings(Checked):
     """[smoothing]: from window scores to decisions (see ser_edge.listen.smoothing)."""
 
     average_windows: int = opt(3, "windows averaged", "int", low=1, high=50)
@@ -111,7 +111,7 @@ class SmoothingSettings:
 
 
 @dataclass(frozen=True)
-class ClipSettings:
+class ClipSettings(Checked):
     """[clips]: saving the audio of emotion events (off unless dir is set)."""
 
     dir: str = opt("", "folder for 16-bit WAV clips of emotion events, mode 0600 ('' = never write audio)",
@@ -128,7 +128,7 @@ def _types(default: list[str], flag: Optional[str] = None) -> Any:
 
 
 @dataclass(frozen=True)
-class StdoutSinkSettings:
+class StdoutSinkSettings(Checked):
     """[sinks.stdout]: one JSON line per event on standard output."""
 
     enabled: bool = opt(True, "write events to stdout", "bool", flag="--stdout")
@@ -136,7 +136,7 @@ class StdoutSinkSettings:
 
 
 @dataclass(frozen=True)
-class LogSinkSettings:
+class LogSinkSettings(Checked):
     """[sinks.log]: events as readable log lines on stderr (the journal under systemd)."""
 
     enabled: bool = opt(False, "log events on stderr", "bool", flag="--log-events")
@@ -144,7 +144,7 @@ class LogSinkSettings:
 
 
 @dataclass(frozen=True)
-class FileSinkSettings:
+class FileSinkSettings(Checked):
     """[sinks.file]: JSON lines appended to a file."""
 
     path: str = opt("", "JSONL file to append events to ('' = off)", "str", flag="--jsonl")
@@ -152,7 +152,7 @@ class FileSinkSettings:
 
 
 @dataclass(frozen=True)
-class MqttSinkSettings:
+class MqttSinkSettings(Checked):
     """[sinks.mqtt]: an MQTT broker, with Home Assistant discovery (needs ser-edge[mqtt])."""
 
     host: str = opt("", "broker host ('' = off)", "str")
@@ -178,7 +178,7 @@ class MqttSinkSettings:
 
 
 @dataclass(frozen=True)
-class WebhookSinkSettings:
+class WebhookSinkSettings(Checked):
     """[sinks.webhook]: an HTTP POST of each event's JSON."""
 
     url: str = opt("", "http(s) URL to POST events to ('' = off)", "str")
@@ -194,7 +194,7 @@ class WebhookSinkSettings:
 
 
 @dataclass(frozen=True)
-class CommandSinkSettings:
+class CommandSinkSettings(Checked):
     """[sinks.command]: a program run per event, with the event JSON on its stdin (no shell)."""
 
     argv: list = opt([], "program and arguments ([] = off); on the command line one shell-quoted string",
@@ -205,7 +205,7 @@ class CommandSinkSettings:
 
 
 @dataclass(frozen=True)
-class SinkSettings:
+class SinkSettings(Checked):
     """[sinks.*]: any number of outputs at once."""
 
     stdout: StdoutSinkSettings = section(StdoutSinkSettings)
@@ -217,7 +217,7 @@ class SinkSettings:
 
 
 @dataclass(frozen=True)
-class SpoolSettings:
+class SpoolSettings(Checked):
     """[spool]: where MQTT and webhook events wait while their receiver is away (see ser_edge.sinks.spool)."""
 
     dir: str = opt("", "folder for the on-disk spool, one subfolder per sink, so waiting events survive "
@@ -232,7 +232,7 @@ class SpoolSettings:
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(Checked):
     """Everything `ser-edge listen` needs, built once at start (and again on SIGHUP)."""
 
     device: str = opt("", "device name in events and MQTT topics ('' = the host name)", "str", flag="--device-name")

@@ -8,13 +8,10 @@ a window length or a number of coefficients.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from dataclasses import dataclass
+from typing import Optional
 
-from ser_edge.errors import ConfigError
+from ser_edge.config.versioned import Versioned, canonical_hash, doc_field as _doc, require
 
 #: Bumped whenever the meaning of a field, or the maths behind it, changes.
 FRONT_END_VERSION = 1
@@ -26,19 +23,17 @@ NORMALISATIONS = ("window_cmvn", "window_mean", "none")
 WINDOW_FIELDS = ("window_ms", "window_hop_ms", "normalisation")
 
 
-def _doc(text: str, **kwargs: Any) -> Any:
-    return field(metadata={"doc": text}, **kwargs)
-
-
 @dataclass(frozen=True, kw_only=True)
-class FeatureParams:
+class FeatureParams(Versioned):
     """Audio and MFCC parameters, each with its unit.
 
     Frames: ``frame_ms`` of audio every ``hop_ms``; only whole frames are made
     (a signal shorter than one frame gives no frames). MFCC output is float32 of
     shape ``(frames, n_mfcc)``. Classification looks at ``window_ms`` of frames,
-    every ``window_hop_ms``.
+    every ``window_hop_ms``. Dict form, checks and hash: `ser_edge.config.versioned`.
     """
+
+    WHAT, VERSION_KEY, VERSION = "feature parameter", "front_end_version", FRONT_END_VERSION
 
     sample_rate: int = _doc("audio sample rate, Hz; input is resampled to it", default=16000)
     frame_ms: float = _doc("analysis frame length, ms", default=25.0)
@@ -105,52 +100,11 @@ class FeatureParams:
         """Frames between the starts of consecutive classification windows."""
         return max(1, _ms_to_samples(self.window_hop_ms, self.sample_rate) // self.hop_length)
 
-    # ----- serialisation -------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict of every field (plus the front-end version)."""
-        data = dataclasses.asdict(self)
-        data["front_end_version"] = FRONT_END_VERSION
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "parameters") -> "FeatureParams":
-        """Build from a dict written by `to_dict`, refusing unknown keys or versions."""
-        data = dict(data)
-        version = data.pop("front_end_version", FRONT_END_VERSION)
-        if version != FRONT_END_VERSION:
-            raise ConfigError(
-                f"{source}: front_end_version {version!r} is not supported "
-                f"(this ser-edge understands {FRONT_END_VERSION})"
-            )
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"{source}: unknown feature parameter(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
-        try:
-            return cls(**data)
-        except TypeError as exc:  # a wrong type reached a comparison in _validate
-            raise ConfigError(f"{source}: {exc}") from None
-
-    def stable_hash(self) -> str:
-        """Hex sha256 (16 chars) of the canonical JSON of `to_dict`, stable across runs."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
+    # ----- serialisation (to_dict, from_dict, stable_hash, replace: `Versioned`) ------------
     def frame_hash(self) -> str:
         """Like `stable_hash`, over only the fields that shape MFCC frames (not windows
         or normalisation): the key for caches of per-clip frames."""
-        data = {k: v for k, v in self.to_dict().items() if k not in WINDOW_FIELDS}
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-    def replace(self, **changes: Any) -> "FeatureParams":
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    @classmethod
-    def field_docs(cls) -> dict[str, str]:
-        """Field name to its one-line documentation (with unit)."""
-        return {f.name: f.metadata["doc"] for f in dataclasses.fields(cls)}
+        return canonical_hash({k: v for k, v in self.to_dict().items() if k not in WINDOW_FIELDS})
 
 
 def frames_in(n_samples: int, frame_length: int, hop_length: int) -> int:
@@ -166,39 +120,31 @@ def _ms_to_samples(ms: float, sample_rate: int) -> int:
 
 
 def _validate(p: FeatureParams) -> None:
-    def bad(name: str, allowed: str) -> ConfigError:
-        return ConfigError(f"feature parameter {name}={getattr(p, name)!r} is invalid; allowed: {allowed}")
+    def check(name: str, ok: bool, allowed: str) -> None:
+        require(p, FeatureParams.WHAT, name, ok, allowed)
 
     for name in ("sample_rate", "n_fft", "n_mels", "n_mfcc"):
-        value = getattr(p, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise bad(name, "a positive integer")
+        check(name, _is_int(getattr(p, name)) and getattr(p, name) > 0, "a positive integer")
     for name in ("frame_ms", "hop_ms", "window_ms", "window_hop_ms", "log_floor"):
-        value = getattr(p, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise bad(name, "a positive number")
-    if not 1 <= p.frame_length <= p.n_fft:
-        raise bad("frame_ms", f"a frame of 1 to n_fft={p.n_fft} samples")
-    if p.hop_length < 1:
-        raise bad("hop_ms", "at least one sample")
-    if p.window not in WINDOWS:
-        raise bad("window", ", ".join(WINDOWS))
-    if p.filterbank not in FILTERBANKS:
-        raise bad("filterbank", ", ".join(FILTERBANKS))
-    if p.normalisation not in NORMALISATIONS:
-        raise bad("normalisation", ", ".join(NORMALISATIONS))
-    if not isinstance(p.preemphasis, (int, float)) or not 0.0 <= p.preemphasis < 1.0:
-        raise bad("preemphasis", "a number in [0, 1)")
-    if p.n_mfcc > p.n_mels:
-        raise bad("n_mfcc", f"at most n_mels={p.n_mels}")
-    if isinstance(p.lifter, bool) or not isinstance(p.lifter, int) or p.lifter < 0:
-        raise bad("lifter", "an integer >= 0")
-    if not isinstance(p.energy_c0, bool):
-        raise bad("energy_c0", "true or false")
+        check(name, _is_number(getattr(p, name)) and getattr(p, name) > 0, "a positive number")
+    check("frame_ms", 1 <= p.frame_length <= p.n_fft, f"a frame of 1 to n_fft={p.n_fft} samples")
+    check("hop_ms", p.hop_length >= 1, "at least one sample")
+    check("window", p.window in WINDOWS, ", ".join(WINDOWS))
+    check("filterbank", p.filterbank in FILTERBANKS, ", ".join(FILTERBANKS))
+    check("normalisation", p.normalisation in NORMALISATIONS, ", ".join(NORMALISATIONS))
+    check("preemphasis", isinstance(p.preemphasis, (int, float)) and 0.0 <= p.preemphasis < 1.0, "a number in [0, 1)")
+    check("n_mfcc", p.n_mfcc <= p.n_mels, f"at most n_mels={p.n_mels}")
+    check("lifter", _is_int(p.lifter) and p.lifter >= 0, "an integer >= 0")
+    check("energy_c0", isinstance(p.energy_c0, bool), "true or false")
     nyquist = p.sample_rate / 2.0
-    if p.fmax_hz is not None and not 0 < p.fmax_hz <= nyquist:
-        raise bad("fmax_hz", f"None or a frequency in (0, {nyquist:g}] Hz")
-    if not 0 <= p.fmin_hz < p.mel_fmax_hz:
-        raise bad("fmin_hz", f"a frequency in [0, {p.mel_fmax_hz:g}) Hz")
-    if p.window_samples < p.frame_length:
-        raise bad("window_ms", f"at least one frame ({p.frame_ms} ms)")
+    check("fmax_hz", p.fmax_hz is None or 0 < p.fmax_hz <= nyquist, f"None or a frequency in (0, {nyquist:g}] Hz")
+    check("fmin_hz", 0 <= p.fmin_hz < p.mel_fmax_hz, f"a frequency in [0, {p.mel_fmax_hz:g}) Hz")
+    check("window_ms", p.window_samples >= p.frame_length, f"at least one frame ({p.frame_ms} ms)")
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
