@@ -1,12 +1,10 @@
 """Render a bundle's model card (markdown) from its manifest, so the figures are never typed by hand.
 
-    python -m ser_convert.card models/default [--folds benchmarks/folds.json] > models/MODEL_CARD.md
+    ser-convert card models/default [--folds benchmarks/folds.json] > models/MODEL_CARD.md
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -83,7 +81,7 @@ def render_card(bundle_dir: Path, folds: Optional[dict] = None, speaker_curve: O
     lines = [
         f"# Model card: {bundle.model_id}", "",
         "The default model shipped with ser-edge (`models/default`). This card is generated from its "
-        "manifest by `python -m ser_convert.card`; regenerate the model and card with `make model`.", "",
+        "manifest by `ser-convert card`; regenerate the model and card with `make model`.", "",
         "## Intended use",
         "Prototypes and research on devices: estimating the emotion expressed in short stretches of "
         "speech (a voice assistant's tone, a car's cabin, a call-centre desk), on the device, without a "
@@ -143,18 +141,3 @@ def render_card(bundle_dir: Path, folds: Optional[dict] = None, speaker_curve: O
     lines += ["", "The code of ser-edge is Apache-2.0; this model is not: it inherits the data's "
               "non-commercial terms."]
     return "\n".join(lines) + "\n"
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description="Render a model card from a bundle's manifest.")
-    ap.add_argument("bundle", type=Path)
-    ap.add_argument("--folds", type=Path, help="JSON written by benchmarks/train_folds.py --json")
-    ap.add_argument("--speaker-curve", type=Path, help="JSON written by benchmarks/speaker_curve.py --json")
-    args = ap.parse_args()
-    folds = json.loads(args.folds.read_text()) if args.folds else None
-    curve = json.loads(args.speaker_curve.read_text()) if args.speaker_curve else None
-    print(render_card(args.bundle, folds, curve), end="")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,27 +1,48 @@
-"""`ser-convert`: quantize a run folder to a full-int8 bundle and check it against the float model."""
+"""`ser-convert`: quantize a run folder to a full-int8 bundle and check it against the float model
+(``ser-convert RUN_DIR -o OUT``, the default command, also ``ser-convert quantize``), and render a
+bundle's model card (``ser-convert card BUNDLE``)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
-from ser_edge.cliutil import ErrorHandlingCommand, setup_logging, verbosity_options
+from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
+
+DEFAULT_COMMAND = "quantize"
+
+
+class _DefaultGroup(ErrorHandlingGroup):
+    """A group whose first argument, when it is not a command's name, goes to `DEFAULT_COMMAND`:
+    ``ser-convert RUN_DIR -o OUT`` stays what it always was."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
 
 
 def _line(name: str, r: dict) -> str:
     return f"  {name:<6} UAR {r['uar']:.3f}  accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  ({r['n']} clips)"
 
 
-@click.command(cls=ErrorHandlingCommand)
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Quantize trained models for the device, and describe them."""
+
+
+@main.command(DEFAULT_COMMAND)
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Bundle folder to write.")
 @click.option("--id", "model_id", default=None, help="Model id for the manifest.")
 @click.option("--calibration", default=2000, show_default=True, help="Clean training windows used to calibrate quantization.")
 @verbosity_options
-def main(run_dir: Path, out_dir: Path, model_id: str | None, calibration: int, verbose: int, quiet: bool) -> None:
-    """Convert RUN_DIR (from `ser-train fit`) to OUT/model.tflite + OUT/manifest.json.
+def quantize(run_dir: Path, out_dir: Path, model_id: str | None, calibration: int, verbose: int, quiet: bool) -> None:
+    """Convert RUN_DIR (from `ser-train fit`) to OUT/model.tflite + OUT/manifest.json
+    (the default command: `ser-convert RUN_DIR -o OUT`).
 
     Exits non-zero, with a report, if int8 disagrees with float on more than 3 % of
     held-out windows or loses more than 1 point of UAR.
@@ -41,3 +62,17 @@ def main(run_dir: Path, out_dir: Path, model_id: str | None, calibration: int, v
         for failure in failures:
             click.echo(f"ser-convert: parity failed: {failure}", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--folds", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="JSON written by benchmarks/train_folds.py --json (leave-one-corpus-out figures).")
+@click.option("--speaker-curve", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="JSON written by benchmarks/speaker_curve.py --json.")
+def card(bundle: Path, folds: Path | None, speaker_curve: Path | None) -> None:
+    """Print BUNDLE's model card (markdown) from its manifest, e.g. > models/MODEL_CARD.md."""
+    from .card import render_card
+
+    click.echo(render_card(bundle, json.loads(folds.read_text()) if folds else None,
+                           json.loads(speaker_curve.read_text()) if speaker_curve else None), nl=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 import soxr
@@ -168,13 +168,6 @@ def augment_audio(x: np.ndarray, *, rng: np.random.Generator, config: AugmentCon
     if _chance(rng, c.gain_p, c.gain_db):
         y = (y * 10.0 ** (_uniform(rng, c.gain_db) / 20.0)).astype(np.float32)
     return _limit_peak(y)
-
-
-def augmented_copies(x: np.ndarray, *, rng: np.random.Generator, config: AugmentConfig, sample_rate: int = 16000,
-                     babble_pool: Sequence[np.ndarray] = ()) -> List[np.ndarray]:
-    """``config.copies`` independent `augment_audio` copies of ``x`` (the original not included)."""
-    return [augment_audio(x, rng=rng, config=config, sample_rate=sample_rate, babble_pool=babble_pool)
-            for _ in range(config.copies)]
 
 
 def change_speed(x: np.ndarray, factor: float, sample_rate: int) -> np.ndarray:

@@ -147,9 +147,9 @@ class MfccExtractor:
         spectrum = np.fft.rfft(frames * self._m.window, n=self.params.n_fft, axis=1)
         return (spectrum.real**2 + spectrum.imag**2) / self.params.n_fft
 
-    def mel_power(self, frames: np.ndarray) -> np.ndarray:
-        """(frames, frame_length) -> mel filterbank energies (frames, n_mels), float64, power units."""
-        return _rowwise_matmul(self.power_spectrum(frames), self._m.mel)
+    def mel_power(self, power: np.ndarray) -> np.ndarray:
+        """Power spectra (frames, n_fft//2+1) -> mel filterbank energies (frames, n_mels), float64, power units."""
+        return _rowwise_matmul(power, self._m.mel)
 
     def from_frames(self, frames: np.ndarray) -> np.ndarray:
         """(frames, frame_length) pre-emphasised samples -> MFCC (frames, n_mfcc), float32."""
@@ -157,7 +157,7 @@ class MfccExtractor:
         if frames.shape[0] == 0:
             return np.zeros((0, p.n_mfcc), dtype=np.float32)
         power = self.power_spectrum(frames)
-        cepstra = _rowwise_matmul(np.log(np.maximum(_rowwise_matmul(power, self._m.mel), p.log_floor)), self._m.dct)
+        cepstra = _rowwise_matmul(np.log(np.maximum(self.mel_power(power), p.log_floor)), self._m.dct)
         if p.energy_c0:
             cepstra[:, 0] = np.log(np.maximum(power.sum(axis=1), p.log_floor))
         return cepstra.astype(np.float32)
@@ -170,11 +170,6 @@ class MfccExtractor:
     def stream(self) -> "StreamingMfcc":
         """A fresh streaming extractor sharing this extractor's matrices."""
         return StreamingMfcc(self)
-
-
-def mfcc(signal: np.ndarray, params: FeatureParams) -> np.ndarray:
-    """Convenience: whole-signal MFCC of 1-D float audio, (frames, n_mfcc) float32."""
-    return MfccExtractor(params)(signal)
 
 
 class StreamingMfcc:

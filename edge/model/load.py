@@ -3,7 +3,8 @@ bundle's name ("default", see `ser_edge.model.shipped`), or None / "" (the defau
 $SER_EDGE_MODEL, else the shipped "default").
 
 A path that exists is always taken as a folder; a plain name that is not a folder is looked
-up among the shipped bundles; anything else reaches `load_bundle`, whose BundleError names it.
+up among the shipped bundles (BundleError listing them if it is none); anything else reaches
+`load_bundle`, whose BundleError names it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Union
 from ser_edge.errors import BundleError
 from .bundle import Bundle, load_bundle
 from .classifier import Classifier
-from .shipped import default_bundle_path, shipped_bundle_path
+from .shipped import default_bundle_path, shipped_bundle_path, shipped_names
 
 #: what every "model" argument accepts
 ModelLike = Union[Classifier, Bundle, str, "os.PathLike[str]", None]
@@ -28,7 +29,13 @@ def bundle_path(model: Union[str, "os.PathLike[str]", None]) -> Path:
     path = Path(model)
     if path.exists():
         return path
-    return shipped_bundle_path(str(model)) or path
+    shipped = shipped_bundle_path(str(model))
+    if shipped is not None:
+        return shipped
+    if len(path.parts) == 1:  # a plain name: say which names there are
+        raise BundleError(f"{model}: no model bundle there, and no shipped model of that name "
+                          f"(shipped: {', '.join(shipped_names()) or 'none'})")
+    return path
 
 
 def bundle_of(model: ModelLike) -> Bundle:

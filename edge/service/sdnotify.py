@@ -59,10 +59,6 @@ class Notifier:
         """Keep-alive ping: WATCHDOG=1. Call every `watchdog_interval_s` seconds."""
         return self.notify("WATCHDOG=1")
 
-    def extend_timeout(self, seconds: float) -> bool:
-        """Ask for ``seconds`` more to start, reload or stop (EXTEND_TIMEOUT_USEC), e.g. for a slow model load."""
-        return self.notify(f"EXTEND_TIMEOUT_USEC={max(0, int(seconds * 1_000_000))}")
-
     def notify(self, *lines: str) -> bool:
         """Send ``KEY=VALUE`` lines as one datagram; True if sent, False if off or failed."""
         if self.address is None or not lines:

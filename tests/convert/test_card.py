@@ -32,3 +32,14 @@ def test_card_names_the_speaker_limit_from_the_speaker_curve(tiny_bundle):
     limits = card[card.index("## Limitations"):card.index("## Licence")]
     assert "fold 4: 45.4 % with 7 actors vs 60.6 % with 14" in limits
     assert "Too few speakers" not in render_card(tiny_bundle)
+
+
+def test_ser_convert_card_prints_the_card_and_run_dirs_still_go_to_the_conversion(tiny_bundle, tmp_path):
+    from click.testing import CliRunner
+
+    from ser_convert.cli import main
+
+    result = CliRunner().invoke(main, ["card", str(tiny_bundle)])
+    assert result.exit_code == 0 and result.output == render_card(tiny_bundle)
+    result = CliRunner().invoke(main, [str(tmp_path / "no-run"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "RUN_DIR" in result.output and "does not exist" in result.output

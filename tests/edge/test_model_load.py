@@ -55,8 +55,10 @@ def test_an_existing_folder_wins_over_a_shipped_name(tmp_path, monkeypatch):
 
 def test_an_unknown_name_is_a_bundle_error_naming_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(BundleError, match="no-such-model: no model bundle there"):
+    with pytest.raises(BundleError, match="no-such-model: no model bundle there, .*shipped: .*default"):
         load_classifier("no-such-model")
+    with pytest.raises(BundleError, match="no/such: no model bundle there"):
+        load_classifier("no/such")
 
 
 def test_a_classifier_or_bundle_is_used_as_it_is():

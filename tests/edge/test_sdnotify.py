@@ -46,8 +46,6 @@ def test_messages(listener: socket.socket) -> None:
     assert received(listener) == ["WATCHDOG=1"]
     assert n.stopping()
     assert received(listener) == ["STOPPING=1"]
-    assert n.extend_timeout(2.5)
-    assert received(listener) == ["EXTEND_TIMEOUT_USEC=2500000"]
 
 
 def test_reloading_sends_monotonic_usec(listener: socket.socket) -> None:
