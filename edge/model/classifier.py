@@ -43,9 +43,17 @@ class Classifier:
         expected = self.input_shape[1:]
         if window.shape != expected:
             raise ValueError(f"window shape {window.shape} does not match the model input {expected}")
-        self._interp.set_tensor(self._in["index"], self.quantize(window))
+        return self.dequantize(self.invoke(self.quantize(window)))
+
+    def invoke(self, tensor: np.ndarray) -> np.ndarray:
+        """The model on one input tensor as `quantize` makes it ((1, frames, coeffs), the input
+        dtype) -> its raw output (n_classes,) in the output dtype (int8 for a full-int8 model)."""
+        self._interp.set_tensor(self._in["index"], tensor)
         self._interp.invoke()
-        raw = self._interp.get_tensor(self._out["index"])[0]
+        return np.array(self._interp.get_tensor(self._out["index"])[0])
+
+    def dequantize(self, raw: np.ndarray) -> np.ndarray:
+        """Raw output (n_classes,) -> class probabilities, float32, with the output's scale and zero point."""
         if self._out["dtype"] == np.float32:
             return raw.astype(np.float32)
         return ((raw.astype(np.float32) - self._out_zero) * self._out_scale).astype(np.float32)
