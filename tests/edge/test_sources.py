@@ -306,10 +306,20 @@ def test_microphone_reads_a_real_portaudio_device(alsa_home: dict) -> None:
     assert "no such mic" in out["missing"] and "sermic" in out["missing"]
 
 
+def console_script(name: str) -> str | None:
+    """The console script installed beside this interpreter (a venv's bin/, which `make test` does
+    not put on PATH), else the one on PATH, else None."""
+    beside = Path(sys.executable).parent / name  # not resolved: .venv/bin/python is a symlink
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
+
+
 def test_devices_command_lists_inputs(alsa_home: dict) -> None:
-    exe = shutil.which("ser-edge")
+    exe = console_script("ser-edge")
     if exe is None:
-        pytest.skip("the ser-edge console script is not installed (pip install -e .)")
+        pytest.skip(f"the ser-edge console script is not installed beside {sys.executable} or on PATH "
+                    "(pip install -e .)")
     done = subprocess.run([exe, "devices", "--json"], env=alsa_home, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     devices = [json.loads(line) for line in done.stdout.splitlines()]
