@@ -3,9 +3,10 @@ PYTHON ?= python3
 DATA ?= $(or $(SER_EDGE_DATA),../shared/data)
 DEVICE_VENV ?= .venv-device
 DEV_VENV ?= .venv
+WHEEL_VENV ?= .venv-wheel
 DEMO_CLIP ?= $(DATA)/ravdess/Actor_01/03-01-05-02-01-01-01.flac
 
-.PHONY: run test system-deps model bench clean
+.PHONY: run test wheel-check system-deps model bench clean
 
 # 1. Set up the device install (what a Pi gets) and run the main job on the shipped model.
 run: $(DEVICE_VENV)/.installed
@@ -19,9 +20,15 @@ $(DEVICE_VENV)/.installed: pyproject.toml
 	$(DEVICE_VENV)/bin/pip install --quiet ".[flac,mqtt]"
 	touch $@
 
-# 2. Set up everything the tests need (system packages, training stack) and run them.
+# 2. Set up everything the tests need (system packages, training stack) and run them, then
+#    check the wheel a user installs.
 test: system-deps $(DEV_VENV)/.installed
 	$(DEV_VENV)/bin/python -m pytest
+	$(MAKE) wheel-check
+
+# Build the wheel, install it into a fresh venv with the device extras, run `ser-edge info` there.
+wheel-check: $(DEV_VENV)/.installed
+	DEV_PYTHON=$(DEV_VENV)/bin/python PYTHON=$(PYTHON) WHEEL_VENV=$(WHEEL_VENV) bash scripts/wheel-check
 
 $(DEV_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(DEV_VENV)
@@ -40,4 +47,4 @@ bench: $(DEV_VENV)/.installed
 	$(DEV_VENV)/bin/ser-edge bench
 
 clean:
-	rm -rf $(DEVICE_VENV) $(DEV_VENV) .cache build dist *.egg-info
+	rm -rf $(DEVICE_VENV) $(DEV_VENV) $(WHEEL_VENV) .cache build dist *.egg-info
