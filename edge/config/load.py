@@ -129,7 +129,7 @@ def _cross_check(s: Settings, *, origin: str) -> None:
              f"({s.audio.reopen_max_s:g} s)")
     if s.audio.source == "file" and not s.audio.file:
         fail("audio.file", "source 'file' needs a file (audio.file or --from-wav PATH)")
-    for name in ("stdout", "log", "file", "mqtt", "webhook", "command"):
+    for name in (f.name for f in dataclasses.fields(s.sinks)):  # every [sinks.*] section
         unknown = unknown_event_types(getattr(s.sinks, name).event_types)
         if unknown:
             fail(f"sinks.{name}.event_types", f"unknown event type(s) {', '.join(map(repr, unknown))}; "
