@@ -10,8 +10,9 @@ from typing import Optional
 
 import numpy as np
 
-from ser_edge.model.bundle import MANIFEST_FILE, MODEL_FILE, load_bundle, sha256_of
+from ser_edge.model.bundle import MANIFEST_FILE, MODEL_FILE, sha256_of
 from ser_edge.model.classifier import Classifier
+from ser_edge.model.load import load_classifier
 from ser_edge.errors import ConfigError
 from ser_train.fit import Prepared, TrainConfig, prepare
 from ser_train.metrics import aggregate_clip_scores, report
@@ -43,7 +44,7 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
         params=run.params, input_tensor=inp, output_tensor=outp, ops=ops, training=data_summary(data),
     )
     _write_manifest(out_dir, manifest)
-    parity = check_parity(run, model, Classifier(load_bundle(out_dir)), data)
+    parity = check_parity(run, model, load_classifier(out_dir), data)
     manifest["metrics"] = {**parity.to_dict(), "parity_passed": not parity.failures(),
                            "training_run": {k: run.metrics.get(k) for k in ("test", "validation", "epochs_run")}}
     _write_manifest(out_dir, manifest)
