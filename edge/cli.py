@@ -70,12 +70,19 @@ def classify(files: tuple[Path, ...], model: Path | None, as_json: bool, verbose
         else:
             top = sorted(result.scores.items(), key=lambda kv: -kv[1])[:3]
             others = "  ".join(f"{k} {v:.2f}" for k, v in top[1:])
-            click.echo(f"{path}\t{result.label}\t{result.confidence:.2f}\t({others})")
+            click.echo(f"{path}\t{result.label}\t{result.confidence:.2f}\t({others}){_affect_text(result)}")
     if failures:
         click.echo(f"ser-edge classify: {len(failures)} of {len(files)} file(s) failed:", err=True)
         for line in failures:
             click.echo(f"  {line}", err=True)
         sys.exit(1)
+
+
+def _affect_text(result) -> str:
+    """What a classify line ends with: a tab and "arousal +0.45 valence -0.20" ("" without a circumplex)."""
+    if result.arousal is None or result.valence is None:
+        return ""
+    return f"\tarousal {result.arousal:+.2f} valence {result.valence:+.2f}"
 
 
 @main.command()

@@ -2,7 +2,8 @@
 
 The steps are the ones training evaluates with: MFCC frames and speech flags for
 the clip, its voiced classification windows (those of `ser_edge.frontend.windows.clip_windows`),
-int8 scores per window, averaged over the windows. Files and arrays stream through
+int8 scores per window, averaged over the windows, and the average's arousal and valence
+(`ser_edge.model.circumplex`). Files and arrays stream through
 `ClipScorer` block by block, so memory stays flat whatever the clip's length.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from ser_edge.audio.read import iter_audio, resample, to_mono
 from ser_edge.model.bundle import Bundle, load_bundle
+from ser_edge.model.circumplex import affect
 from ser_edge.model.classifier import Classifier
 from .clipstream import ClipScorer
 from ser_edge.errors import AudioError
@@ -26,7 +28,8 @@ from ser_edge.model.shipped import default_bundle_path
 
 @dataclass(frozen=True)
 class ClipResult:
-    """label and confidence (0..1), scores per label, windows used, voiced share of the clip."""
+    """label and confidence (0..1), scores per label, windows used, voiced share of the clip, its
+    duration (s), and the scores' arousal and valence (-1..1; None if the model has no circumplex)."""
 
     label: str
     confidence: float
@@ -34,10 +37,13 @@ class ClipResult:
     windows: int
     voiced: float
     duration_s: float
+    arousal: Optional[float] = None
+    valence: Optional[float] = None
 
     def to_dict(self) -> dict:
         return {"label": self.label, "confidence": round(self.confidence, 4),
                 "scores": {k: round(v, 4) for k, v in self.scores.items()},
+                "arousal": self.arousal, "valence": self.valence,
                 "windows": self.windows, "voiced": round(self.voiced, 3), "duration_s": round(self.duration_s, 3)}
 
 
@@ -51,6 +57,7 @@ class Recognizer:
         self.params = bundle.params
         self.classifier = Classifier(bundle, num_threads=num_threads)
         self.extractor = MfccExtractor(self.params)
+        self.circumplex = bundle.circumplex
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -76,5 +83,6 @@ class Recognizer:
             raise AudioError(f"{name}: {clip.samples / self.params.sample_rate * 1000:.0f} ms of audio is too short "
                              f"(at least {self.params.frame_ms:g} ms)")
         best = int(np.argmax(clip.mean))
-        return ClipResult(self.labels[best], float(clip.mean[best]), {k: float(v) for k, v in zip(self.labels, clip.mean)},
-                          clip.windows, clip.voiced, clip.samples / self.params.sample_rate)
+        scores = {k: float(v) for k, v in zip(self.labels, clip.mean)}
+        return ClipResult(self.labels[best], float(clip.mean[best]), scores, clip.windows, clip.voiced,
+                          clip.samples / self.params.sample_rate, **affect(scores, self.circumplex))
