@@ -55,3 +55,20 @@ def describe(bundle: Bundle, backend: str | None = None) -> str:
             lines.append(f"           {corpus}: {terms}")
     return "\n".join(lines)
 
+
+def list_bundles() -> str:
+    """One line per shipped bundle: name, model id, labels, folder (or why it does not load)."""
+    from ser_edge.errors import BundleError
+    from ser_edge.model.bundle import load_bundle
+    from ser_edge.model.shipped import shipped_bundles
+
+    lines = []
+    for name, folder in shipped_bundles().items():
+        try:
+            bundle = load_bundle(folder)
+        except BundleError as exc:
+            lines.append(f"{name:<10} not usable: {exc}")
+            continue
+        lines.append(f"{name:<10} {bundle.model_id}  {len(bundle.labels)} classes: {', '.join(bundle.labels)}  ({folder})")
+    return "\n".join(lines) or "no shipped bundles found"
+

@@ -35,7 +35,7 @@ from ser_edge.model.classifier import Classifier
 from ser_edge.errors import ConfigError
 from ser_edge.model.interpreter import make_interpreter
 from ser_edge.frontend.mfcc import MfccExtractor
-from ser_edge.model.shipped import default_bundle_path
+from ser_edge.model.shipped import resolve_bundle
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.sources import FileSource
 from ser_edge.frontend.windows import normalise_window
@@ -187,7 +187,7 @@ def run_bench(model: Optional[str | os.PathLike], data: Optional[str | os.PathLi
     """Every figure of `ser-edge bench` as one JSON-able dict (see the module docstring)."""
     data_dir = resolve_data_dir(data)
     with tempfile.TemporaryDirectory(prefix="ser-edge-bench-") as tmp:
-        origin = Path(model) if model else default_bundle_path()
+        origin = resolve_bundle(model)
         report = _run(load_bundle(pin_bundle(origin, Path(tmp))), data_dir, clips, realtime_s, log)
     report["model"]["path"] = str(origin.resolve())  # not the copy's
     return report

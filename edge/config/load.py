@@ -153,13 +153,13 @@ def _show(value: Any, spec: Spec) -> str:
 
 # ----- checks beyond the keys -----------------------------------------------------------------
 def load_classifier(path: str, *, threads: int = 1) -> Any:
-    """The Classifier of the bundle at ``path`` ('' = the default); BundleError naming the bundle if it,
+    """The Classifier of the bundle ``path`` (a shipped name or a folder; '' = the default); BundleError naming the bundle if it,
     or the interpreter loading its model, refuses."""
     from ser_edge.model.bundle import load_bundle
     from ser_edge.model.classifier import Classifier
-    from ser_edge.model.shipped import default_bundle_path
+    from ser_edge.model.shipped import resolve_bundle
 
-    bundle = load_bundle(path or default_bundle_path())
+    bundle = load_bundle(resolve_bundle(path))
     try:
         return Classifier(bundle, num_threads=threads)
     except (ValueError, RuntimeError) as exc:  # a well-formed manifest around a model the interpreter rejects

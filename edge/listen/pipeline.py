@@ -43,7 +43,7 @@ from ser_edge.model.circumplex import affect
 from ser_edge.model.classifier import Classifier
 from .events import Event, EventFactory
 from ser_edge.frontend.mfcc import MfccExtractor
-from ser_edge.model.shipped import default_bundle_path
+from ser_edge.model.shipped import resolve_bundle
 from ser_edge.audio.samples import as_mono_float32
 from ser_edge.config.settings import GateSettings, SmoothingSettings
 from .smoothing import Smoother
@@ -54,11 +54,11 @@ ModelLike = Union[Classifier, Bundle, str, "os.PathLike[str]", None]
 
 
 def as_classifier(model: ModelLike, *, threads: int = 1) -> Classifier:
-    """A Classifier from a Classifier, a Bundle, a bundle folder or None (the default model)."""
+    """A Classifier from a Classifier, a Bundle, a shipped bundle's name, a bundle folder or None (the default)."""
     if isinstance(model, Classifier):
         return model
     if not isinstance(model, Bundle):
-        model = load_bundle(model if model is not None and str(model) else default_bundle_path())
+        model = load_bundle(resolve_bundle(model))
     return Classifier(model, num_threads=threads)
 
 

@@ -23,7 +23,7 @@ from ser_edge.model.classifier import Classifier
 from .clipstream import ClipScorer
 from ser_edge.errors import AudioError
 from ser_edge.frontend.mfcc import MfccExtractor
-from ser_edge.model.shipped import default_bundle_path
+from ser_edge.model.shipped import resolve_bundle
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Recognizer:
 
     def __init__(self, bundle: Optional[Bundle | str | os.PathLike] = None, *, num_threads: int = 1):
         if not isinstance(bundle, Bundle):
-            bundle = load_bundle(bundle if bundle is not None else default_bundle_path())
+            bundle = load_bundle(resolve_bundle(bundle))  # a shipped name, a folder, or None: the default
         self.bundle = bundle
         self.params = bundle.params
         self.classifier = Classifier(bundle, num_threads=num_threads)
