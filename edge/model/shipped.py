@@ -60,7 +60,7 @@ def resolve_bundle(name_or_path: Union[str, "os.PathLike[str]", None],
     """
     if name_or_path is None or not str(name_or_path):
         return default_bundle_path()
-    return _resolve(str(name_or_path), roots, repr(str(name_or_path)))
+    return _resolve(str(name_or_path), roots, str(name_or_path))
 
 
 def _resolve(text: str, roots: Optional[Sequence[Path]], where: str) -> Path:
@@ -68,8 +68,11 @@ def _resolve(text: str, roots: Optional[Sequence[Path]], where: str) -> Path:
     if path.exists():
         return path
     shipped = shipped_bundles(roots)
-    if NAME_RE.fullmatch(text) and text in shipped:
+    plain = NAME_RE.fullmatch(text) is not None
+    if plain and text in shipped:
         return shipped[text]
     names = ", ".join(shipped) or "none found"
-    raise BundleError(f"model {where}: no such bundle folder and no shipped bundle of that name "
-                      f"(shipped: {names}; a bundle is a folder with model.tflite and manifest.json)")
+    if plain:
+        raise BundleError(f"{where}: no model bundle there and no shipped bundle of that name (shipped: {names})")
+    raise BundleError(f"{where}: no model bundle there (expected a folder with model.tflite and manifest.json; "
+                      f"shipped bundles by name: {names})")

@@ -1,9 +1,11 @@
 """Arousal and valence reach every output: emotion events (and their JSON), the pipeline's
-decisions, clip results, `ser-edge classify` (text and --json) and the Python API."""
+decisions, clip results, `ser-edge classify` (text and --json), `ser-edge listen` and the Python API."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,16 @@ def test_classify_prints_arousal_and_valence_in_text_and_json(data_dir: Path, re
 def test_the_python_api_result_has_arousal_and_valence(data_dir: Path) -> None:
     result = api.classify(data_dir / ANGRY)
     assert isinstance(result.arousal, float) and isinstance(result.valence, float)
+
+
+def test_listen_by_name_prints_emotion_lines_with_arousal_and_valence(data_dir: Path) -> None:
+    cli = [sys.executable, "-c", "from ser_edge.cli import main; main()", "listen", "-q"]
+    done = subprocess.run(cli + ["--model", "default", "--from-wav", str(data_dir / ANGRY)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    emotions = [line for line in lines if line["type"] == "emotion"]
+    assert emotions and all(isinstance(e["arousal"], float) and isinstance(e["valence"], float) for e in emotions)
+    refused = subprocess.run(cli + ["--model", "9class", "--from-wav", str(data_dir / ANGRY)],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 78 and "9class: no model bundle there and no shipped bundle" in refused.stderr

@@ -79,10 +79,11 @@ def test_none_and_empty_mean_the_default(shipped_here: Path) -> None:
 
 
 def test_an_unknown_name_lists_the_shipped_ones(models_root: Path) -> None:
-    with pytest.raises(BundleError, match=r"model '7class': no such bundle folder and no shipped bundle of that "
-                                          r"name \(shipped: 4class, default;"):
+    with pytest.raises(BundleError, match=r"^7class: no model bundle there and no shipped bundle of that name "
+                                          r"\(shipped: 4class, default\)$"):
         resolve_bundle("7class", [models_root])
-    with pytest.raises(BundleError, match=r"model './4class': no such bundle folder"):
+    with pytest.raises(BundleError, match=r"^\./4class: no model bundle there \(expected a folder with "
+                                          r"model.tflite and manifest.json; shipped bundles by name: 4class, default\)"):
         resolve_bundle("./4class", [models_root])  # a path, not a name: not looked up
     with pytest.raises(BundleError, match=r"shipped: none found"):
         resolve_bundle("default", [])
@@ -120,7 +121,7 @@ def test_cli_classify_and_info_take_a_name(shipped_here: Path, data_dir: Path) -
 def test_cli_refuses_an_unknown_name_in_one_line(shipped_here: Path, data_dir: Path) -> None:
     result = CliRunner().invoke(main, ["classify", "-m", "9class", str(data_dir / ANGRY)])
     assert result.exit_code == 78
-    assert "model '9class': no such bundle folder and no shipped bundle of that name (shipped: 4class, default" \
+    assert "9class: no model bundle there and no shipped bundle of that name (shipped: 4class, default)" \
         in result.output
     assert "Traceback" not in result.output
 
