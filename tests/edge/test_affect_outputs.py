@@ -119,3 +119,16 @@ def test_listen_by_name_prints_emotion_lines_with_arousal_and_valence(data_dir: 
     refused = subprocess.run(cli + ["--model", "9class", "--from-wav", str(data_dir / ANGRY)],
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode == 78 and "9class: no model bundle there and no shipped bundle" in refused.stderr
+
+
+def test_the_live_view_shows_the_decisions_arousal_and_valence(factory: EventFactory) -> None:
+    import io
+
+    from ser_edge.service.show import LiveView
+
+    view = LiveView(["neutral", "happy", "angry"], stream=io.StringIO(), ansi=False)
+    view.on_event(factory.emotion(label="angry", confidence=0.7, scores=SCORES, start_s=0, end_s=2,
+                                  arousal=0.61, valence=-0.2))
+    assert view.render(object())[-1] == "decision  ANGRY 0.70 (0.0-2.0 s)  arousal +0.61 valence -0.20"
+    view.on_event(factory.emotion(label="angry", confidence=0.7, scores=SCORES, start_s=0, end_s=2))
+    assert view.render(object())[-1] == "decision  ANGRY 0.70 (0.0-2.0 s)"
