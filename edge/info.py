@@ -69,6 +69,7 @@ def list_bundles() -> str:
         except BundleError as exc:
             lines.append(f"{name:<10} not usable: {exc}")
             continue
-        lines.append(f"{name:<10} {bundle.model_id}  {len(bundle.labels)} classes: {', '.join(bundle.labels)}  ({folder})")
+        lines.append(f"{name:<10} {bundle.model_id}  {len(bundle.labels)} classes: {', '.join(bundle.labels)}"
+                     f"  ({folder})")
     return "\n".join(lines) or "no shipped bundles found"
 

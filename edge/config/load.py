@@ -153,8 +153,8 @@ def _show(value: Any, spec: Spec) -> str:
 
 # ----- checks beyond the keys -----------------------------------------------------------------
 def load_classifier(path: str, *, threads: int = 1) -> Any:
-    """The Classifier of the bundle ``path`` (a shipped name or a folder; '' = the default); BundleError naming the bundle if it,
-    or the interpreter loading its model, refuses."""
+    """The Classifier of the bundle ``path`` (a shipped name or a folder; '' = the default); BundleError
+    naming the bundle if it, or the interpreter loading its model, refuses."""
     from ser_edge.model.bundle import load_bundle
     from ser_edge.model.classifier import Classifier
     from ser_edge.model.shipped import resolve_bundle

@@ -14,8 +14,8 @@ exist; processing is therefore identical for any block sizes. For hop ``j``:
    ``min_voiced`` of its hops are speech (`voiced_fraction`, as training counts it); then it
    is normalised (`normalise_window`), scored by the int8 model and fed to the smoother,
    whose decisions become ``emotion`` events (their arousal and valence: the smoothed scores'
-   point on the circumplex, `ser_edge.model.circumplex`). Silence and steady noise keep the gate shut,
-   so they are never classified.
+   point on the circumplex, `ser_edge.model.circumplex`). Silence and steady noise keep the
+   gate shut, so they are never classified.
 3. **Status.** Every ``status_interval_s`` of audio, a ``status`` event: uptime (s, from the
    injected clock), audio processed and dropped (s), windows classified, per-window latency
    p50/p95/max (ms: normalisation, int8 inference and smoothing) since the last status, and in

@@ -52,7 +52,8 @@ class Bundle:
 
     @property
     def circumplex(self) -> Optional[dict[str, Point]]:
-        """label -> (valence, arousal) in [-1, 1] (`ser_edge.model.circumplex`); None if unknown."""
+        """label -> (valence, arousal) in [-1, 1] (`ser_edge.model.circumplex`); None if not every label
+        has a place (no manifest field and no built-in default)."""
         return read_circumplex(str(self.path), self.manifest, self.labels)
 
 

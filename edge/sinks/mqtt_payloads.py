@@ -101,7 +101,8 @@ def state_document(event: EmotionEvent) -> Dict[str, Any]:
 
 
 #: object id -> (name, icon) of the numeric sensors beside the emotion sensor
-AFFECT_SENSORS = {"arousal": ("Arousal", "mdi:lightning-bolt-outline"), "valence": ("Valence", "mdi:thumbs-up-down-outline")}
+AFFECT_SENSORS = {"arousal": ("Arousal", "mdi:lightning-bolt-outline"),
+                  "valence": ("Valence", "mdi:thumbs-up-down-outline")}
 
 
 def affect_discovery_configs(
