@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from ser_edge.model.bundle import load_bundle
+from ser_edge.model.bundle import Bundle, load_bundle
+from ser_edge.model.circumplex import FIELD as CIRCUMPLEX_FIELD
 
 
 def _pct(x: Optional[float]) -> str:
@@ -71,6 +72,31 @@ def _speaker_curve_lines(rows: list) -> list[str]:
             f"({parts}; `benchmarks/speaker_curve.py`). More speakers (e.g. CREMA-D's 91) is the lever."]
 
 
+def _circumplex_section(bundle: Bundle) -> list[str]:
+    """Arousal and valence: the formula, this model's placement of its labels, and the sources."""
+    lines = ["## Arousal and valence",
+             "Emotion events, `classify` results and the MQTT state also carry `arousal` and `valence`, "
+             "each in [-1, 1]: the class scores p (smoothed in events, the clip's mean in `classify`) weight "
+             "each label's place on the circumplex of affect, valence = sum_i p_i v_i and arousal = "
+             "sum_i p_i a_i (`ser_edge.model.circumplex`).", ""]
+    placement = bundle.circumplex
+    if placement is None:
+        return lines + ["This model's labels have no place on the circumplex (no `circumplex` in its "
+                        "manifest and no built-in default for every label): its arousal and valence are null.", ""]
+    origin = ("its manifest" if CIRCUMPLEX_FIELD in bundle.manifest
+              else "the built-in default by label name; the manifest predates the field")
+    lines += [f"Placement of this model's labels (from {origin}):", "",
+              "| label | valence | arousal |", "|---|---|---|"]
+    lines += [f"| {label} | {v:+.1f} | {a:+.1f} |" for label, (v, a) in placement.items()]
+    return lines + [
+        "", "The basic emotions are placed after Russell JA (1980), \"A circumplex model of affect\", "
+        "J Pers Soc Psychol 39(6):1161-1178; the arousal sides (high: angry, happy, fearful, surprised; "
+        "low: neutral, sad, disgust) are the grouping of Schuller B et al. (2009), \"Acoustic emotion "
+        "recognition: a benchmark comparison of performances\", IEEE ASRU, which the binary arousal figure "
+        "uses. The placement is fixed, not learned: the two numbers are only as good as the class scores "
+        "behind them, and a clip scored as neutral reads as (0, 0).", ""]
+
+
 def render_card(bundle_dir: Path, folds: Optional[dict] = None, speaker_curve: Optional[list] = None) -> str:
     bundle = load_bundle(bundle_dir)
     m, p = bundle.manifest, bundle.params
@@ -95,6 +121,7 @@ def render_card(bundle_dir: Path, folds: Optional[dict] = None, speaker_curve: O
         f"{m['input']['dtype']} {m['input']['shape']}.",
         f"- A compact Conv1D, full-int8 TFLite: {size_kib:.1f} KiB, ops {', '.join(m['model'].get('ops', []))}.",
         f"- Feature parameter hash {m['feature_params_hash']}; model sha256 {bundle.sha256}.", "",
+        *_circumplex_section(bundle),
         "## Training data",
     ]
     for part in ("train", "validation", "test"):

@@ -7,6 +7,7 @@ from typing import Any
 
 from ser_edge import __version__
 from ser_edge.model.bundle import MODEL_FILE, SCHEMA_VERSION
+from ser_edge.model.circumplex import FIELD as CIRCUMPLEX_FIELD, default_circumplex
 from ser_edge.frontend.params import FeatureParams
 
 #: licences of the corpora a model may be trained on; a model inherits their terms
@@ -31,9 +32,15 @@ def licence_block(corpora: list[str]) -> dict[str, Any]:
 def build_manifest(
     *, model_id: str, sha256: str, size_bytes: int, labels: list[str], params: FeatureParams,
     input_tensor: dict, output_tensor: dict, ops: list[str], training: dict, metrics: dict | None = None,
+    circumplex: dict[str, list[float]] | None = None,
 ) -> dict[str, Any]:
-    """A manifest dict for `ser_edge.model.bundle.load_bundle` (schema version `SCHEMA_VERSION`)."""
+    """A manifest dict for `ser_edge.model.bundle.load_bundle` (schema version `SCHEMA_VERSION`).
+
+    ``circumplex``: label -> [valence, arousal] (`ser_edge.model.circumplex`); default: the
+    built-in placement of these labels, left out if a label has none.
+    """
     corpora = sorted({c for part in ("train", "validation") for c in training.get(part, {}).get("corpora", {})})
+    placement = circumplex if circumplex is not None else default_circumplex(labels)
     return {
         "schema_version": SCHEMA_VERSION,
         "model": {
@@ -42,6 +49,7 @@ def build_manifest(
             "ser_edge_version": __version__, "ops": ops,
         },
         "labels": labels,
+        **({CIRCUMPLEX_FIELD: placement} if placement is not None else {}),
         "feature_params": params.to_dict(),
         "feature_params_hash": params.stable_hash(),
         "normalisation": {"kind": params.normalisation, "scope": "per window", "statistics": None},

@@ -2,7 +2,7 @@
 
     from ser_edge import api
 
-    result = api.classify("clip.wav")                  # a FileResult: label, confidence, scores
+    result = api.classify("clip.wav")                  # a FileResult: label, confidence, scores, arousal, valence
     result = api.classify(samples, sample_rate=48000)  # a float array, resampled as needed
 
     for event in api.iter_events("long.flac"):         # typed events, as `ser-edge listen` emits
@@ -13,8 +13,8 @@
 
 A *source* is a file path, a NumPy array (with ``sample_rate``), ``api.microphone(...)`` (or
 the string "microphone"), any iterable of float blocks (with ``sample_rate``), or a ready
-`ser_edge.sources.Source`. ``model`` is a bundle folder, a shipped bundle's name, a loaded
-`Bundle`, or None for the default model; bundles are loaded once and reused.
+`ser_edge.sources.Source`. ``model`` is a shipped bundle's name ("default", "4class"), a bundle
+folder, a loaded `Bundle`, or None for the default model; bundles are loaded once and reused.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_option
 from ser_edge.errors import SerEdgeError
 from ser_edge.config.settings import SERVICE_CONFIG
 
-MODEL_HELP = "Model bundle folder or shipped model name (default: $SER_EDGE_MODEL or the shipped default)."
+MODEL_HELP = ("Model bundle: a shipped name (default, 4class, ...: see `ser-edge info --list`) or a folder "
+              "(default: $SER_EDGE_MODEL or the shipped default).")
 
 
 @click.group(cls=ErrorHandlingGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,12 +25,21 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("bundle", required=False, type=click.Path(path_type=Path))
+@click.argument("bundle", required=False, type=click.Path(path_type=str))  # a name or a folder
 @click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")
-def info(bundle: Path | None, as_json: bool) -> None:
-    """Show a model bundle's manifest (checked: checksum, tensors, parameters)."""
+@click.option("--list", "list_shipped", is_flag=True, help="List the shipped bundles by name.")
+def info(bundle: str | None, as_json: bool, list_shipped: bool) -> None:
+    """Show a model bundle's manifest (checked: checksum, tensors, parameters).
+
+    BUNDLE is a shipped bundle's name (default, 4class, ...) or a folder; default: the default model.
+    """
     from ser_edge.listen.recognizer import Recognizer
 
+    if list_shipped:
+        from ser_edge.info import list_bundles
+
+        click.echo(list_bundles())
+        return
     recognizer = Recognizer(bundle)
     if as_json:
         click.echo(json.dumps(recognizer.bundle.manifest, indent=2))
@@ -42,10 +52,10 @@ def info(bundle: Path | None, as_json: bool) -> None:
 @main.command()
 # readable=False: an unreadable file is reported by us and the batch goes on
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
-@click.option("-m", "--model", type=click.Path(path_type=Path), help=MODEL_HELP)
+@click.option("-m", "--model", type=click.Path(path_type=str), help=MODEL_HELP)  # str: keeps "./"
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file on stdout.")
 @verbosity_options
-def classify(files: tuple[Path, ...], model: Path | None, as_json: bool, verbose: int, quiet: bool) -> None:
+def classify(files: tuple[Path, ...], model: str | None, as_json: bool, verbose: int, quiet: bool) -> None:
     """Classify whole audio files: label and scores per file.
 
     A file that cannot be read is reported and skipped; the exit status is 1 if any was.
@@ -70,7 +80,7 @@ def classify(files: tuple[Path, ...], model: Path | None, as_json: bool, verbose
         else:
             top = sorted(result.scores.items(), key=lambda kv: -kv[1])[:3]
             others = "  ".join(f"{k} {v:.2f}" for k, v in top[1:])
-            click.echo(f"{path}\t{result.label}\t{result.confidence:.2f}\t({others})")
+            click.echo(f"{path}\t{result.label}\t{result.confidence:.2f}\t({others}){_affect_text(result)}")
     if failures:
         click.echo(f"ser-edge classify: {len(failures)} of {len(files)} file(s) failed:", err=True)
         for line in failures:
@@ -78,8 +88,15 @@ def classify(files: tuple[Path, ...], model: Path | None, as_json: bool, verbose
         sys.exit(1)
 
 
+def _affect_text(result) -> str:
+    """What a classify line ends with: a tab and "arousal +0.45 valence -0.20" ("" without a circumplex)."""
+    if result.arousal is None or result.valence is None:
+        return ""
+    return f"\tarousal {result.arousal:+.2f} valence {result.valence:+.2f}"
+
+
 @main.command()
-@click.option("-m", "--model", type=click.Path(path_type=Path), help=MODEL_HELP)
+@click.option("-m", "--model", type=click.Path(path_type=str), help=MODEL_HELP)  # str: keeps "./"
 @click.option("--data", "data_dir", type=click.Path(path_type=Path),
               help="Folder of speech clips (default: $SER_EDGE_DATA or ../shared/data); the model's held-out "
                    "RAVDESS speakers are used where present.")
@@ -87,7 +104,7 @@ def classify(files: tuple[Path, ...], model: Path | None, as_json: bool, verbose
 @click.option("--realtime-seconds", default=20.0, show_default=True, type=click.FloatRange(0, 3600),
               help="Seconds of real-time streaming to measure CPU over; 0 = skip.")
 @click.option("--json", "as_json", is_flag=True, help="Every figure as one JSON document.")
-def bench(model: Path | None, data_dir: Path | None, clips: int, realtime_seconds: float, as_json: bool) -> None:
+def bench(model: str | None, data_dir: Path | None, clips: int, realtime_seconds: float, as_json: bool) -> None:
     """Measure speed, memory and size of the device pipeline on real speech.
 
     Per window: feature and inference ms (p50/p95/p99); the real-time factor of file -> events;

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from ser_edge.model.bundle import Bundle
+from ser_edge.model.circumplex import FIELD as CIRCUMPLEX_FIELD
 
 
 def _pct(x) -> str:
     return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def _circumplex_line(bundle: Bundle) -> str:
+    """Each label's (valence, arousal), and whether the manifest or the built-in default gave it."""
+    placement = bundle.circumplex
+    if placement is None:
+        return "affect     none: not every label has a default place; add 'circumplex' to the manifest"
+    origin = "manifest" if CIRCUMPLEX_FIELD in bundle.manifest else "built-in default"
+    points = ", ".join(f"{k} ({v:+.1f}, {a:+.1f})" for k, (v, a) in placement.items())
+    return f"affect     valence, arousal ({origin}): {points}"
 
 
 def describe(bundle: Bundle, backend: str | None = None) -> str:
@@ -25,6 +36,7 @@ def describe(bundle: Bundle, backend: str | None = None) -> str:
     ]
     if backend:
         lines.append(f"runtime    {backend}")
+    lines.append(_circumplex_line(bundle))
     metrics = m.get("metrics") or {}
     if metrics.get("int8"):
         lines.append(
@@ -42,3 +54,22 @@ def describe(bundle: Bundle, backend: str | None = None) -> str:
         for corpus, terms in licence.get("training_data", {}).items():
             lines.append(f"           {corpus}: {terms}")
     return "\n".join(lines)
+
+
+def list_bundles() -> str:
+    """One line per shipped bundle: name, model id, labels, folder (or why it does not load)."""
+    from ser_edge.errors import BundleError
+    from ser_edge.model.bundle import load_bundle
+    from ser_edge.model.shipped import shipped_bundles
+
+    lines = []
+    for name, folder in shipped_bundles().items():
+        try:
+            bundle = load_bundle(folder)
+        except BundleError as exc:
+            lines.append(f"{name:<10} not usable: {exc}")
+            continue
+        lines.append(f"{name:<10} {bundle.model_id}  {len(bundle.labels)} classes: {', '.join(bundle.labels)}"
+                     f"  ({folder})")
+    return "\n".join(lines) or "no shipped bundles found"
+

@@ -12,7 +12,8 @@ clock, and stamps them onto each event.
 
 Numbers are rounded when an event is made, so that what an event holds is what
 it sends and a JSON round trip gives an equal event: scores and confidence to
-4 decimals, audio times to the millisecond, latencies to 0.01 ms.
+4 decimals, arousal and valence to 3, audio times to the millisecond, latencies
+to 0.01 ms.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from types import MappingProxyType
 from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Type
 
 from ser_edge.config.settings import EVENT_NAMES
+from ser_edge.model.circumplex import AFFECT_DECIMALS
 from .event_fields import (  # noqa: F401 (FrozenMap, format_time: part of this module's interface)
     MS_DECIMALS, SCORE_DECIMALS, SECONDS_DECIMALS, FrozenMap, ModelRef, Scalar, check_span, format_time,
     rounded, scalar, set_field,
@@ -70,7 +72,9 @@ class EmotionEvent(Event):
     """One classified window: the winning label and every class's score.
 
     `scores` holds all classes in the model's label order; `start_s`/`end_s`
-    are audio seconds from the start of the stream (from the sample count).
+    are audio seconds from the start of the stream (from the sample count);
+    `arousal`/`valence` (-1..1) are the scores' point on the circumplex
+    (`ser_edge.model.circumplex`), None when the model has no placement.
     """
 
     type: ClassVar[str] = "emotion"
@@ -80,6 +84,8 @@ class EmotionEvent(Event):
     scores: Mapping[str, float]
     start_s: float
     end_s: float
+    arousal: Optional[float] = None
+    valence: Optional[float] = None
 
     def __post_init__(self) -> None:
         confidence = rounded("confidence", self.confidence, SCORE_DECIMALS)
@@ -91,6 +97,13 @@ class EmotionEvent(Event):
         set_field(self, "confidence", confidence)
         set_field(self, "scores", FrozenMap(scores))  # keeps the model's label order
         check_span(self)
+        for name in ("arousal", "valence"):
+            value = getattr(self, name)
+            if value is not None:
+                value = rounded(name, value, AFFECT_DECIMALS)
+                if not -1.0 <= value <= 1.0:
+                    raise ValueError(f"{name} must be within -1..1, got {getattr(self, name)!r}")
+                set_field(self, name, value)
 
 
 @dataclass(frozen=True)
@@ -213,11 +226,13 @@ class EventFactory:
         return {"time": format_time(self._clock()), "device": self.device, "model": self.model, "seq": seq}
 
     def emotion(
-        self, *, label: str, confidence: float, scores: Mapping[str, float], start_s: float, end_s: float
+        self, *, label: str, confidence: float, scores: Mapping[str, float], start_s: float, end_s: float,
+        arousal: Optional[float] = None, valence: Optional[float] = None,
     ) -> EmotionEvent:
-        """An `emotion` event; times in audio seconds from the stream start."""
+        """An `emotion` event; times in audio seconds from the stream start, arousal/valence -1..1."""
         return EmotionEvent(
-            **self._stamp(), label=label, confidence=confidence, scores=scores, start_s=start_s, end_s=end_s
+            **self._stamp(), label=label, confidence=confidence, scores=scores, start_s=start_s, end_s=end_s,
+            arousal=arousal, valence=valence,
         )
 
     def speech_start(self, *, start_s: float) -> SpeechStartEvent:

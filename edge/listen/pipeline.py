@@ -13,8 +13,9 @@ exist; processing is therefore identical for any block sizes. For hop ``j``:
    hop ``j``. It is classified only if the gate is open at its last hop and at least
    ``min_voiced`` of its hops are speech (`voiced_fraction`, as training counts it); then it
    is normalised (`normalise_window`), scored by the int8 model and fed to the smoother,
-   whose decisions become ``emotion`` events. Silence and steady noise keep the gate shut,
-   so they are never classified.
+   whose decisions become ``emotion`` events (their arousal and valence: the smoothed scores'
+   point on the circumplex, `ser_edge.model.circumplex`). Silence and steady noise keep the
+   gate shut, so they are never classified.
 3. **Status.** Every ``status_interval_s`` of audio, a ``status`` event: uptime (s, from the
    injected clock), audio processed and dropped (s), windows classified, per-window latency
    p50/p95/max (ms: normalisation, int8 inference and smoothing) since the last status, and in
@@ -36,6 +37,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
+from ser_edge.model.circumplex import affect
 from ser_edge.model.load import ModelLike, load_classifier
 from .events import Event, EventFactory
 from ser_edge.frontend.mfcc import MfccExtractor
@@ -84,6 +86,7 @@ class Pipeline:
         self.labels = self.classifier.labels
         bundle = self.classifier.bundle
         self.events = events or EventFactory(model_id=bundle.model_id, model_sha256=bundle.sha256)
+        self._circumplex = bundle.circumplex
         gate = gate or GateSettings()
         self.min_voiced = gate.min_voiced
         self._gate = VoiceGate.from_params(self.params, **gate.gate_kwargs())
@@ -202,7 +205,7 @@ class Pipeline:
             return None
         self.last_emotion = self.events.emotion(label=decision.label, confidence=decision.confidence,
                                                 scores=decision.scores, start_s=decision.start_s,
-                                                end_s=decision.end_s)
+                                                end_s=decision.end_s, **affect(decision.scores, self._circumplex))
         return self.last_emotion
 
     def _end_speech(self, end_sample: int) -> Event:

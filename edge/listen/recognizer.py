@@ -2,8 +2,9 @@
 
 The steps are the ones training evaluates a corpus clip with: MFCC frames and speech flags,
 the voiced classification windows (those of `ser_edge.frontend.windows.clip_windows`), int8
-scores per window, averaged over the windows. Files and arrays stream through `FileScorer`
-block by block, so memory stays flat whatever the file's length.
+scores per window, averaged over the windows, and the average's arousal and valence
+(`ser_edge.model.circumplex`). Files and arrays stream through `FileScorer` block by block,
+so memory stays flat whatever the file's length.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from ser_edge.audio.read import iter_audio, resample, to_mono
 from ser_edge.model.bundle import Bundle
+from ser_edge.model.circumplex import affect
 from ser_edge.model.load import bundle_of, load_classifier
 from .filescore import FileScorer
 from ser_edge.errors import AudioError
@@ -26,7 +28,8 @@ from ser_edge.frontend.mfcc import MfccExtractor
 @dataclass(frozen=True)
 class FileResult:
     """The decision for a whole file or array: label and confidence (0..1), scores per label, windows
-    used, voiced share (0..1) and duration (s). (`ser_edge.api` also calls it ClipResult.)"""
+    used, voiced share (0..1), duration (s), and the scores' arousal and valence (-1..1; None if the
+    model has no circumplex). (`ser_edge.api` also calls it ClipResult.)"""
 
     label: str
     confidence: float
@@ -34,10 +37,13 @@ class FileResult:
     windows: int
     voiced: float
     duration_s: float
+    arousal: Optional[float] = None
+    valence: Optional[float] = None
 
     def to_dict(self) -> dict:
         return {"label": self.label, "confidence": round(self.confidence, 4),
                 "scores": {k: round(v, 4) for k, v in self.scores.items()},
+                "arousal": self.arousal, "valence": self.valence,
                 "windows": self.windows, "voiced": round(self.voiced, 3), "duration_s": round(self.duration_s, 3)}
 
 
@@ -50,6 +56,7 @@ class Recognizer:
         self.params = bundle.params
         self.classifier = load_classifier(bundle, threads=num_threads)
         self.extractor = MfccExtractor(self.params)
+        self.circumplex = bundle.circumplex
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -75,5 +82,6 @@ class Recognizer:
             raise AudioError(f"{name}: {whole.samples / self.params.sample_rate * 1000:.0f} ms of audio is too short "
                              f"(at least {self.params.frame_ms:g} ms)")
         best = int(np.argmax(whole.mean))
-        return FileResult(self.labels[best], float(whole.mean[best]), {k: float(v) for k, v in zip(self.labels, whole.mean)},
-                          whole.windows, whole.voiced, whole.samples / self.params.sample_rate)
+        scores = {k: float(v) for k, v in zip(self.labels, whole.mean)}
+        return FileResult(self.labels[best], float(whole.mean[best]), scores, whole.windows, whole.voiced,
+                          whole.samples / self.params.sample_rate, **affect(scores, self.circumplex))

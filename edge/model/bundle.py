@@ -13,11 +13,12 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from ser_edge.errors import BundleError, ConfigError
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.audio.wavfile import MAX_RATE, MIN_RATE
+from .circumplex import Point, read_circumplex
 
 SCHEMA_VERSION = 1
 MODEL_FILE = "model.tflite"
@@ -48,6 +49,12 @@ class Bundle:
     @property
     def sha256(self) -> str:
         return str(self.manifest["model"]["sha256"])
+
+    @property
+    def circumplex(self) -> Optional[dict[str, Point]]:
+        """label -> (valence, arousal) in [-1, 1] (`ser_edge.model.circumplex`); None if not every label
+        has a place (no manifest field and no built-in default)."""
+        return read_circumplex(str(self.path), self.manifest, self.labels)
 
 
 def sha256_of(path: Path) -> str:
@@ -98,6 +105,7 @@ def load_bundle(bundle_dir: Path | str, *, verify_checksum: bool = True) -> Bund
     if len(set(labels)) != len(labels):
         raise BundleError(f"{name}: labels must be unique, got {labels}")
     bundle = Bundle(bundle_dir, manifest, params, tuple(labels))
+    read_circumplex(name, manifest, bundle.labels)  # a bad placement fails the load, not the first event
     if not bundle.model_path.is_file():
         raise BundleError(f"{name}: model file {bundle.model_path.name} is missing")
     if verify_checksum and _sha256_or_fail(bundle) != bundle.sha256.lower():

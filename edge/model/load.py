@@ -16,26 +16,16 @@ from typing import Union
 from ser_edge.errors import BundleError
 from .bundle import Bundle, load_bundle
 from .classifier import Classifier
-from .shipped import default_bundle_path, shipped_bundle_path, shipped_names
+from .shipped import resolve_bundle
 
 #: what every "model" argument accepts
 ModelLike = Union[Classifier, Bundle, str, "os.PathLike[str]", None]
 
 
 def bundle_path(model: Union[str, "os.PathLike[str]", None]) -> Path:
-    """The bundle folder a name or path means (not yet checked: `load_bundle` does that)."""
-    if model is None or not str(model):
-        return default_bundle_path()
-    path = Path(model)
-    if path.exists():
-        return path
-    shipped = shipped_bundle_path(str(model))
-    if shipped is not None:
-        return shipped
-    if len(path.parts) == 1:  # a plain name: say which names there are
-        raise BundleError(f"{model}: no model bundle there, and no shipped model of that name "
-                          f"(shipped: {', '.join(shipped_names()) or 'none'})")
-    return path
+    """The bundle folder a name or path means (not yet checked: `load_bundle` does that);
+    the rule is `ser_edge.model.shipped.resolve_bundle`'s."""
+    return resolve_bundle(model)
 
 
 def bundle_of(model: ModelLike) -> Bundle:

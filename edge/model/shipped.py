@@ -1,53 +1,79 @@
-"""Where the shipped model bundles are: folders ``models/<name>/`` holding a manifest.json,
-in the installed wheel (``ser_edge/models``) or beside ``edge/`` in a checkout. The default
-model is $SER_EDGE_MODEL (a folder or a shipped name), else the bundle named "default"."""
+"""Where the default model bundle is: $SER_EDGE_MODEL, the installed wheel, or the checkout; and
+`resolve_bundle`, which finds a shipped bundle by name ("default", "4class": any ``models/<name>/``
+holding a manifest.json) or takes a folder."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 from ser_edge.errors import BundleError
-from .bundle import MANIFEST_FILE
 
 DEFAULT_NAME = "default"
 ENV_MODEL = "SER_EDGE_MODEL"
+#: what a shipped bundle's name may be: a plain folder name
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-def models_dirs() -> list[Path]:
-    """The folders that may hold shipped bundles, in the order they are searched."""
+def default_bundle_path() -> Path:
+    """The default bundle folder: $SER_EDGE_MODEL (a folder or a shipped name), else the shipped
+    "default"; BundleError listing where it looked if none is found."""
+    override = os.environ.get(ENV_MODEL)
+    if override:
+        return _resolve(override, None, f"$SER_EDGE_MODEL={override!r}")  # a folder or a shipped name
+    candidates = [root / DEFAULT_NAME for root in shipped_roots()]
+    for path in candidates:
+        if (path / "manifest.json").is_file():
+            return path
+    raise BundleError("no default model found; looked in " + ", ".join(str(c) for c in candidates)
+                      + f" (set {ENV_MODEL} or pass --model)")
+
+
+def shipped_roots() -> list[Path]:
+    """The folders that may hold shipped bundles, searched in this order: the wheel's, the checkout's."""
     package = Path(__file__).resolve().parent.parent  # ser_edge/ (edge/ in a checkout)
     return [package / "models",  # installed wheel: ser_edge/models/<name>
             package.parent / "models"]  # source checkout: edge/ beside models/
 
 
-def shipped_names() -> list[str]:
-    """The names of the shipped bundles found (sorted, no duplicates)."""
-    names = {p.name for d in models_dirs() if d.is_dir() for p in d.iterdir() if (p / MANIFEST_FILE).is_file()}
-    return sorted(names)
+def shipped_bundles(roots: Optional[Sequence[Path]] = None) -> dict[str, Path]:
+    """name -> folder of every shipped bundle (a subfolder holding a manifest.json), sorted by name;
+    the first of ``roots`` (default `shipped_roots`) holding a name wins."""
+    found: dict[str, Path] = {}
+    for root in shipped_roots() if roots is None else roots:
+        if Path(root).is_dir():
+            for folder in sorted(Path(root).iterdir()):
+                if folder.name not in found and (folder / "manifest.json").is_file():
+                    found[folder.name] = folder
+    return dict(sorted(found.items()))
 
 
-def shipped_bundle_path(name: str) -> Optional[Path]:
-    """The folder of the shipped bundle ``name``, or None if no such bundle is shipped."""
-    if not name or name in (".", "..") or "/" in name or os.sep in name:
-        return None
-    for folder in models_dirs():
-        if (folder / name / MANIFEST_FILE).is_file():
-            return folder / name
-    return None
+def resolve_bundle(name_or_path: Union[str, "os.PathLike[str]", None],
+                   roots: Optional[Sequence[Path]] = None) -> Path:
+    """The bundle folder meant by a shipped name ("default", "4class"), a folder, or None/"" (the default).
+
+    A path that exists is always taken as a folder (`load_bundle` then says what is wrong with
+    it, if anything); a plain name (no slash) that is not one is looked up among the shipped
+    bundles (in ``roots``, default `shipped_roots`); anything else is a BundleError naming it and
+    listing the shipped names.
+    """
+    if name_or_path is None or not str(name_or_path):
+        return default_bundle_path()
+    return _resolve(str(name_or_path), roots, str(name_or_path))
 
 
-def default_bundle_path() -> Path:
-    """$SER_EDGE_MODEL (a bundle folder or a shipped name), else the shipped "default" bundle;
-    BundleError listing where it looked if none is found."""
-    override = os.environ.get(ENV_MODEL)
-    if override:
-        path = Path(override)
-        return path if path.exists() else (shipped_bundle_path(override) or path)
-    found = shipped_bundle_path(DEFAULT_NAME)
-    if found is None:
-        raise BundleError("no default model found; looked in "
-                          + ", ".join(str(d / DEFAULT_NAME) for d in models_dirs())
-                          + f" (set {ENV_MODEL} or pass --model)")
-    return found
+def _resolve(text: str, roots: Optional[Sequence[Path]], where: str) -> Path:
+    path = Path(text).expanduser()
+    if path.exists():
+        return path
+    shipped = shipped_bundles(roots)
+    plain = NAME_RE.fullmatch(text) is not None
+    if plain and text in shipped:
+        return shipped[text]
+    names = ", ".join(shipped) or "none found"
+    if plain:
+        raise BundleError(f"{where}: no model bundle there and no shipped bundle of that name (shipped: {names})")
+    raise BundleError(f"{where}: no model bundle there (expected a folder with model.tflite and manifest.json; "
+                      f"shipped bundles by name: {names})")

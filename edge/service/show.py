@@ -83,7 +83,8 @@ class LiveView:
             lines.append(f"{label:<{width}} {bar(value or 0.0)} {shown}")
         d = self._decision
         lines.append("decision  " + ("none yet" if d is None else
-                                     f"{d.label.upper()} {d.confidence:.2f} ({d.start_s:.1f}-{d.end_s:.1f} s)"))
+                                     f"{d.label.upper()} {d.confidence:.2f} ({d.start_s:.1f}-{d.end_s:.1f} s)"
+                                     + _affect(d)))
         return lines
 
     def _draw_in_place(self, lines: list[str]) -> None:
@@ -97,6 +98,12 @@ class LiveView:
     def close(self) -> None:
         """Leave the last frame on screen."""
         self.stream.flush()
+
+
+def _affect(decision: object) -> str:
+    """What the decision line ends with: "  arousal +0.61 valence -0.20", or "" without them."""
+    arousal, valence = getattr(decision, "arousal", None), getattr(decision, "valence", None)
+    return "" if arousal is None or valence is None else f"  arousal {arousal:+.2f} valence {valence:+.2f}"
 
 
 def _is_tty(stream: IO[str]) -> bool:

@@ -9,6 +9,8 @@ Topics, for topic prefix P and device D:
                     retained Home Assistant discovery config: a sensor whose
                     state is the current label and whose attributes are the
                     state document appears without any YAML.
+  <discovery>/sensor/<node_id>/arousal/config, .../valence/config
+                    two numeric sensors (-1..1) from the same state document.
 
 `emit` only appends the event to the sink's spool (`ser_edge.sinks.spool`: bounded, in memory or
 on disk) and never waits for the network. A pump thread publishes spooled events in order,
@@ -40,6 +42,7 @@ from .base import BaseSink
 from .mqtt_client import ClientOptions, import_paho, make_client, probe_tls, refusal_of, tls_context
 from .mqtt_payloads import OFFLINE, ONLINE, callback as _callback, check_topic_part as _check_topic_part, \
     compact as _compact, discovery_config, node_id_for, state_document
+from .mqtt_payloads import affect_discovery_configs
 
 log = logging.getLogger(__name__)
 
@@ -251,6 +254,10 @@ class MqttSink(BaseSink):
         config = discovery_config(device=self.device, node_id=self.node_id, model=self.model,
                                   state_topic=self.state_topic, availability_topic=self.availability_topic)
         self._send(self.discovery_topic, _compact(config), True)
+        for object_id, extra in affect_discovery_configs(
+                device=self.device, node_id=self.node_id, model=self.model, state_topic=self.state_topic,
+                availability_topic=self.availability_topic).items():
+            self._send(f"{self.discovery_prefix}/sensor/{self.node_id}/{object_id}/config", _compact(extra), True)
 
     def _emit(self, event: Event) -> None:
         before = self.spool.dropped

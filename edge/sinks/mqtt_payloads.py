@@ -5,6 +5,8 @@ Home Assistant reads retained JSON configs under
 `<discovery_prefix>/<component>/[<node_id>/]<object_id>/config`; node and
 object ids may only use [a-zA-Z0-9_-]. The sensor's state is the label from
 the retained state topic, and the whole state document becomes its attributes.
+Beside it, two numeric sensors (`affect_discovery_configs`) read arousal and
+valence (-1..1, no unit) from the same state document.
 """
 
 from __future__ import annotations
@@ -91,6 +93,31 @@ def discovery_config(
 
 
 def state_document(event: EmotionEvent) -> Dict[str, Any]:
-    """The retained state: the current emotion and when it was heard (wall clock and audio time)."""
+    """The retained state: the current emotion, its arousal and valence (-1..1, null if the model
+    has no circumplex) and when it was heard (wall clock and audio time)."""
     return {"label": event.label, "confidence": event.confidence, "time": event.time,
-            "start_s": event.start_s, "end_s": event.end_s, "scores": dict(event.scores), "seq": event.seq}
+            "start_s": event.start_s, "end_s": event.end_s, "scores": dict(event.scores), "seq": event.seq,
+            "arousal": event.arousal, "valence": event.valence}
+
+
+#: object id -> (name, icon) of the numeric sensors beside the emotion sensor
+AFFECT_SENSORS = {"arousal": ("Arousal", "mdi:lightning-bolt-outline"),
+                  "valence": ("Valence", "mdi:thumbs-up-down-outline")}
+
+
+def affect_discovery_configs(
+    *, device: str, node_id: str, model: Optional[str], state_topic: str, availability_topic: str
+) -> Dict[str, Dict[str, Any]]:
+    """object id -> config document for `<discovery_prefix>/sensor/<node_id>/<object id>/config`:
+    arousal and valence as measurements in -1..1 without a unit, from the state document (a null
+    there renders as "None", which Home Assistant shows as unknown)."""
+    emotion = discovery_config(device=device, node_id=node_id, model=model, state_topic=state_topic,
+                               availability_topic=availability_topic)
+    configs = {}
+    for object_id, (name, icon) in AFFECT_SENSORS.items():
+        config = {k: v for k, v in emotion.items() if k != "json_attributes_topic"}
+        config.update({"name": name, "unique_id": f"ser_edge_{node_id}_{object_id}", "icon": icon,
+                       "value_template": f"{{{{ value_json.{object_id} }}}}", "state_class": "measurement",
+                       "suggested_display_precision": 2})
+        configs[object_id] = config
+    return configs

@@ -62,7 +62,8 @@ def test_tampered_model_is_rejected(tiny_bundle, tmp_path):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda m: m.update(labels=m["labels"][:-1]), r"model output shape \[1, 7\] does not match"),
+        (lambda m: m.update(labels=m["labels"][:-1], circumplex={k: m["circumplex"][k] for k in m["labels"][:-1]}),
+         r"model output shape \[1, 7\] does not match"),
         (lambda m: m["input"].update(scale=m["input"]["scale"] * 2), "model input quantization"),
         (lambda m: m["feature_params"].update(n_mfcc=20), "feature_params_hash .* does not match"),
         (lambda m: m.update(schema_version=2), "schema_version 2 is not supported"),

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ser_edge.model.load import load_classifier
-from ser_edge.model.shipped import shipped_bundle_path, shipped_names
+from ser_edge.model.shipped import shipped_bundles
 
 from .golden.make_golden_model import decode, input_tensor
 
@@ -24,15 +24,15 @@ REGENERATE = "python tests/edge/golden/make_golden_model.py"
 
 
 def test_every_shipped_bundle_has_golden_scores():
-    assert shipped_names(), "no shipped bundle found under models/"
-    missing = [name for name in shipped_names() if not (GOLDEN / f"model_{name}.json").is_file()]
+    assert list(shipped_bundles()), "no shipped bundle found under models/"
+    missing = [name for name in list(shipped_bundles()) if not (GOLDEN / f"model_{name}.json").is_file()]
     assert not missing, f"no golden scores for {missing}: run {REGENERATE}"
 
 
 @pytest.fixture(params=sorted(p.stem[len("model_"):] for p in GOLDEN.glob("model_*.json")))
 def case(request):
     record = json.loads((GOLDEN / f"model_{request.param}.json").read_text())
-    path = shipped_bundle_path(record["bundle"])
+    path = shipped_bundles().get(record["bundle"])
     assert path is not None, f"golden scores for {record['bundle']!r}, which is not shipped: delete or {REGENERATE}"
     classifier = load_classifier(path)
     assert classifier.bundle.sha256 == record["model_sha256"], (

@@ -23,17 +23,19 @@ def no_env_model(monkeypatch):
 def test_none_empty_and_the_name_default_are_the_shipped_default():
     for model in (None, "", "default", Path("default")):
         assert bundle_path(model).resolve() == DEFAULT
-    assert "default" in shipped.shipped_names()
+    assert "default" in shipped.shipped_bundles()
 
 
 def test_any_folder_with_a_manifest_under_models_is_a_shipped_name(tmp_path, monkeypatch):
     shutil.copytree(DEFAULT, tmp_path / "4class")
     (tmp_path / "notes").mkdir()  # no manifest: not a bundle
-    monkeypatch.setattr(shipped, "models_dirs", lambda: [tmp_path])
-    assert shipped.shipped_names() == ["4class"]
+    monkeypatch.setattr(shipped, "shipped_roots", lambda: [tmp_path])
+    assert list(shipped.shipped_bundles()) == ["4class"]
     assert bundle_path("4class") == tmp_path / "4class"
-    assert shipped.shipped_bundle_path("notes") is None
-    assert shipped.shipped_bundle_path("../4class") is None
+    monkeypatch.chdir(tmp_path / "notes")
+    for not_a_bundle in ("notes", "../4class/x"):
+        with pytest.raises(BundleError):
+            bundle_path(not_a_bundle)
 
 
 def test_env_model_is_a_folder_or_a_shipped_name(tmp_path, monkeypatch):
@@ -55,7 +57,7 @@ def test_an_existing_folder_wins_over_a_shipped_name(tmp_path, monkeypatch):
 
 def test_an_unknown_name_is_a_bundle_error_naming_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(BundleError, match="no-such-model: no model bundle there, .*shipped: .*default"):
+    with pytest.raises(BundleError, match="no-such-model: no model bundle there.*shipped: .*default"):
         load_classifier("no-such-model")
     with pytest.raises(BundleError, match="no/such: no model bundle there"):
         load_classifier("no/such")

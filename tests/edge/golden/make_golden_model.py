@@ -23,7 +23,7 @@ from ser_edge.frontend.params import FeatureParams
 from ser_edge.frontend.windows import normalise_window
 from ser_edge.model.classifier import Classifier
 from ser_edge.model.load import load_classifier
-from ser_edge.model.shipped import shipped_bundle_path, shipped_names
+from ser_edge.model.shipped import shipped_bundles
 
 HERE = Path(__file__).parent
 
@@ -60,7 +60,7 @@ def decode(text: str, dtype: str, shape: list[int]) -> np.ndarray:
 
 
 def golden(name: str) -> dict:
-    classifier = load_classifier(shipped_bundle_path(name))
+    classifier = load_classifier(shipped_bundles()[name])
     bundle = classifier.bundle
     tensor = input_tensor(classifier)
     raw = classifier.invoke(tensor)
@@ -75,7 +75,7 @@ def golden(name: str) -> dict:
 
 
 def main() -> None:
-    for name in shipped_names():
+    for name in list(shipped_bundles()):
         record = golden(name)
         path = HERE / f"model_{name}.json"
         path.write_text(json.dumps(record, indent=1) + "\n")
