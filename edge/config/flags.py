@@ -20,6 +20,8 @@ from .schema import Spec
 #: help headings, by the first part of a key (sinks by their second)
 GROUPS = {"audio": "Audio source", "model": "Model", "gate": "Voice gate", "smoothing": "Decisions",
           "clips": "Saving clips", "sinks": "Outputs", "spool": "Spool", "": "General"}
+#: short flags, as the other commands have them (`classify -m`, `info -m`)
+SHORT = {("model", "path"): "-m"}
 
 
 def param_name(key: Key) -> str:
@@ -45,7 +47,8 @@ def _option(key: Key, spec: Spec) -> Callable:
     else:
         types = {"number": float, "int": int, "str": str, "str_list": str,
                  "choice": click.Choice(spec.choices) if spec.choices else str}
-        option = click.option(flag, param_name(key), type=types[spec.kind], **common)
+        decls = [SHORT[key]] if key in SHORT else []
+        option = click.option(*decls, flag, param_name(key), type=types[spec.kind], **common)
 
     def decorate(func: Callable) -> Callable:
         func = option(func)
