@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from ser_edge.config.flags import GroupedHelpCommand, overrides_from, schema_options, source_overrides
+from ser_edge.config.flags import GroupedHelpCommand, overrides_from, schema_options, source_overrides, warn_secret_flags
 from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
 from ser_edge.errors import SerEdgeError
 from ser_edge.config.settings import SERVICE_CONFIG
@@ -127,6 +127,7 @@ def listen(config_path: Path | None, use_stdin: bool, show: bool, verbose: int, 
     setup_logging(verbose if show else verbose + 1, quiet)  # INFO by default: lifecycle lines for the journal
     overrides = overrides_from(options)
     source_overrides(use_stdin, overrides)
+    warn_secret_flags(overrides)
     view = None
     if show:
         from ser_edge.service.show import LiveView
