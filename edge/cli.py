@@ -11,7 +11,7 @@ import click
 from . import __version__
 from ser_edge.config.flags import GroupedHelpCommand, overrides_from, schema_options, source_overrides, warn_secret_flags
 from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
-from ser_edge.errors import SerEdgeError
+from ser_edge.errors import SerEdgeError, shown
 from ser_edge.config.settings import SERVICE_CONFIG
 
 MODEL_HELP = "Model bundle folder (default: $SER_EDGE_MODEL or the shipped default)."
@@ -70,7 +70,7 @@ def classify(files: tuple[Path, ...], model: Path | None, as_json: bool, verbose
         else:
             top = sorted(result.scores.items(), key=lambda kv: -kv[1])[:3]
             others = "  ".join(f"{k} {v:.2f}" for k, v in top[1:])
-            click.echo(f"{path}\t{result.label}\t{result.confidence:.2f}\t({others})")
+            click.echo(f"{shown(path)}\t{result.label}\t{result.confidence:.2f}\t({others})")
     if failures:
         click.echo(f"ser-edge classify: {len(failures)} of {len(files)} file(s) failed:", err=True)
         for line in failures:
