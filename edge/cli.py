@@ -105,7 +105,8 @@ def bench(model: Path | None, data_dir: Path | None, clips: int, realtime_second
 
 
 @main.command(cls=GroupedHelpCommand)
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+# a folder given as the file is our ConfigError (exit 78), not a click usage error (exit 2)
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
               help=f"TOML configuration file (the service uses {SERVICE_CONFIG}); flags override it.")
 @click.option("--stdin", "use_stdin", is_flag=True,
               help="Read raw s16le mono PCM from stdin (rate: --stdin-rate); ends at end of stream.")
@@ -165,7 +166,7 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 def config_check(file: Path) -> None:
     """Validate FILE (keys, values, model, thresholds); print OK and the effective settings.
 
