@@ -168,10 +168,11 @@ def load_classifier(path: str, *, threads: int = 1) -> Any:
 
 def check_settings(s: Settings) -> Any:
     """What `config check` verifies beyond the keys: the model loads, the per-label thresholds and
-    gate settings fit it, a password file passes its rule. Opens no device and no connection.
-    Returns the Classifier."""
+    gate settings fit it, a password file passes its rule, the outputs can be set up
+    (`preflight.check_outputs`). Opens no device and no connection. Returns the Classifier."""
     from ser_edge.sinks.build import mqtt_password
     from ser_edge.listen.pipeline import Pipeline
+    from .preflight import check_outputs
 
     classifier = load_classifier(s.model.path, threads=s.model.threads)
     try:
@@ -179,6 +180,7 @@ def check_settings(s: Settings) -> Any:
     except ConfigError as exc:
         raise ConfigError(f"{exc} (model {classifier.bundle.model_id})") from None
     mqtt_password(s.sinks)
+    check_outputs(s)
     return classifier
 
 
