@@ -146,3 +146,140 @@ def test_a_fifo_nobody_writes_to_never_hangs(speech: Path, tmp_path: Path) -> No
     for name in ("password_file", "config check"):
         assert done[name].returncode == 78, (name, done[name].stderr)
         assert f"sinks.mqtt.password_file {fifo}: not a regular file" in done[name].stderr
+
+
+# ----- 4. a closed stdin ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["closed", "write-only"])
+def test_listen_stdin_refuses_a_closed_or_write_only_stdin(how: str) -> None:
+    """With stdin closed, the model file took descriptor 0 and was classified as audio (exit 0)."""
+    if how == "closed":
+        stdin, preexec = None, lambda: os.close(0)
+    else:
+        stdin, preexec = open(os.devnull, "wb"), None
+    try:
+        done = subprocess.run(SER_EDGE + ["listen", "-q", "-m", str(MODEL), "--stdin"], stdin=stdin,
+                              preexec_fn=preexec, capture_output=True, text=True, timeout=LIMIT_S, env=env())
+    finally:
+        if stdin is not None:
+            stdin.close()
+    assert done.returncode == 78, done.stderr
+    expected = "standard input is closed" if how == "closed" else "open for writing only"
+    assert expected in done.stderr and done.stdout == "" and "Traceback" not in done.stderr
+
+
+# ----- 8. the whole manifest is covered ------------------------------------------------------------
+
+def test_swapped_labels_in_the_manifest_are_refused(speech: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "swapped"
+    bundle.mkdir()
+    (bundle / "model.tflite").write_bytes((MODEL / "model.tflite").read_bytes())
+    manifest = json.loads((MODEL / "manifest.json").read_text())
+    labels = manifest["labels"]
+    i, j = labels.index("happy"), labels.index("angry")
+    labels[i], labels[j] = labels[j], labels[i]
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    for args in (["classify", str(speech)], ["listen", "--from-wav", str(speech)], ["info", str(bundle)]):
+        if args[0] != "info":
+            args = [args[0], "-m", str(bundle), *args[1:]]
+        done = run(SER_EDGE + args, timeout=LIMIT_S)
+        assert done.returncode == 78, (args, done.stdout, done.stderr)  # was: "happy 0.94", exit 0
+        assert f"{bundle}: manifest.json does not match its manifest_sha256" in done.stderr
+
+
+def test_the_shipped_manifest_is_stamped_and_an_unstamped_one_loads_with_a_warning(speech: Path,
+                                                                                tmp_path: Path) -> None:
+    from ser_edge.model.bundle import manifest_digest
+
+    manifest = json.loads((MODEL / "manifest.json").read_text())
+    assert manifest["manifest_sha256"] == manifest_digest(manifest)
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "model.tflite").write_bytes((MODEL / "model.tflite").read_bytes())
+    del manifest["manifest_sha256"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    done = run(SER_EDGE + ["classify", "-m", str(old), str(speech)], timeout=LIMIT_S)
+    assert done.returncode == 0 and done.stdout.startswith(f"{speech}\tangry"), done.stderr
+    assert "manifest.json has no manifest_sha256: its labels and parameters are not covered" in done.stderr
+
+
+# ----- 9. secrets on the command line --------------------------------------------------------------
+
+def test_secrets_given_as_flags_are_warned_about(speech: Path) -> None:
+    args = ["listen", "-m", str(MODEL), "--from-wav", str(speech), "--mqtt-host", "127.0.0.1", "--mqtt-port", "9",
+            "--mqtt-username", "u", "--mqtt-password", "s3cret", "--webhook-url", "http://127.0.0.1:9/e",
+            "--webhook-header", "Authorization=Bearer s3cret", "--webhook-close-timeout-s", "0.1",
+            "--mqtt-flush-timeout-s", "0.1"]
+    done = run(SER_EDGE + args, timeout=LIMIT_S)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "visible to every local user" in line]
+    assert len(warnings) == 2, done.stderr
+    assert "--mqtt-password is visible" in warnings[0] and "sinks.mqtt.password_file" in warnings[0]
+    assert "--webhook-header is visible" in warnings[1] and "[sinks.webhook] headers" in warnings[1]
+    assert "s3cret" not in done.stderr
+
+
+# ----- 11. a name holding a newline ----------------------------------------------------------------
+
+def test_a_name_with_a_newline_stays_on_one_line(speech: Path, tmp_path: Path) -> None:
+    forged = "x.wav\n2026-12-01 00:00:00,000 ERROR ser_edge: forged"
+    good = tmp_path / f"good{forged}"
+    good.write_bytes(speech.read_bytes())
+    missing = tmp_path / f"missing{forged}"
+    bad = tmp_path / f"bad{forged}"
+    bad.write_bytes(b"not audio at all")
+    done = run(SER_EDGE + ["classify", "-q", "-m", str(MODEL), str(good), str(missing), str(bad)], timeout=LIMIT_S)
+    listened = run(SER_EDGE + ["listen", "-m", str(MODEL), "--from-wav", str(good)], timeout=LIMIT_S)
+    refused = run(SER_EDGE + ["listen", "-m", str(MODEL), "--from-wav", str(bad)], timeout=LIMIT_S)
+    assert done.returncode == 1 and listened.returncode == 0 and refused.returncode == 65
+    for text in (done.stdout, done.stderr, listened.stderr, refused.stderr):
+        assert "forged" in text and not any(line.startswith("2026-12-01 00:00:00") for line in text.splitlines()), text
+    assert done.stdout.startswith(repr(str(good)) + "\tangry")
+    assert f"{str(missing)!r}: no such file" in done.stderr
+    assert f"error: {str(bad)!r}: not a recognised audio file" in refused.stderr
+
+
+# ----- smaller -------------------------------------------------------------------------------------
+
+def test_config_check_refuses_what_listen_refuses(speech: Path, tmp_path: Path) -> None:
+    cases = {
+        "hook": ('[sinks.command]\nargv = ["no-such-program-here"]\n',
+                 "command hook program 'no-such-program-here' not found or not executable"),
+        "jsonl": ('[sinks.file]\npath = "/proc/ser-edge/events.jsonl"\n',
+                  "cannot open the event file /proc/ser-edge/events.jsonl for appending: No such file or directory"),
+        "clips": ('[clips]\ndir = "/proc/ser-edge-clips"\n',
+                  "clips.dir /proc/ser-edge-clips: cannot create the folder (No such file or directory)"),
+    }
+    for name, (text, message) in cases.items():
+        config = tmp_path / f"{name}.toml"
+        config.write_text(text)
+        checked = run(SER_EDGE + ["config", "check", str(config)], timeout=LIMIT_S)
+        listened = run(SER_EDGE + ["listen", "-q", "-c", str(config), "--from-wav", str(speech)], timeout=LIMIT_S)
+        for done in (checked, listened):
+            assert done.returncode == 78 and message in done.stderr, (name, done.stderr)
+    fine = tmp_path / "fine.toml"
+    fine.write_text(f'[sinks.file]\npath = "{tmp_path}/new/events.jsonl"\n[clips]\ndir = "{tmp_path}/clips/a"\n')
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done = run(SER_EDGE + ["config", "check", str(fine)], timeout=LIMIT_S)
+    assert done.returncode == 0 and done.stdout.startswith(f"OK: {fine}"), done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # checked, nothing left behind
+
+
+def test_a_folder_as_the_config_file_exits_78(tmp_path: Path) -> None:
+    for args in (["config", "check", str(tmp_path)], ["listen", "-c", str(tmp_path), "--from-wav", "x.wav"]):
+        done = run(SER_EDGE + args, timeout=LIMIT_S)
+        assert done.returncode == 78, done.stderr  # was click's 2
+        assert f"{tmp_path}: is a directory, not a configuration file" in done.stderr
+
+
+def test_listen_takes_m_for_the_model_and_q_hides_the_xnnpack_line(speech: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-bundle"
+    done = run(SER_EDGE + ["listen", "-q", "-m", str(missing), "--from-wav", str(speech)], timeout=LIMIT_S)
+    assert done.returncode == 78 and f"{missing}: no model bundle there" in done.stderr
+    for args in (["classify", "-q", "-m", str(MODEL), str(speech)], ["listen", "-q", "-m", str(MODEL), "--from-wav", str(speech)]):
+        done = run(SER_EDGE + args, timeout=LIMIT_S)
+        assert done.returncode == 0 and done.stderr == "", (args, done.stderr)  # no "INFO: Created TensorFlow Lite XNNPACK"
+    verbose = run(SER_EDGE + ["classify", "-v", "-m", str(MODEL), str(speech)], timeout=LIMIT_S)
+    # the runtime's line is a log record now: shown with -v, never raw
+    assert "INFO ser_edge.model.interpreter: Created TensorFlow Lite XNNPACK delegate" in verbose.stderr
+    assert "INFO: Created" not in verbose.stderr
