@@ -72,7 +72,7 @@ def test_an_absurd_wav_header_is_one_error_naming_the_file_and_the_batch_goes_on
     assert code == 1, err
     assert f"{bad}: 65535 channels is not supported; allowed: 1-64" in err and "Traceback" not in err
     assert out.startswith(f"{speech}\tangry"), out  # the rest of the batch was classified
-    code_l, rss_l, out_l, err_l = child_rss(["listen", "-q", "-m", str(MODEL), "--from-wav", str(bad)])
+    code_l, rss_l, out_l, err_l = child_rss(["listen", "-q", "--model", str(MODEL), "--from-wav", str(bad)])
     assert code_l == 65 and f"{bad}: 65535 channels is not supported" in err_l and out_l == ""
     assert rss < 150_000 and rss_l < 150_000, (rss, rss_l)  # was 711 MB and 717 MB
 
@@ -83,7 +83,7 @@ def test_the_widest_allowed_wav_streams_in_bounded_blocks(speech: Path, tmp_path
     results = {}
     for name, path in (("short", speech), ("wide", wide)):
         results["classify", name] = child_rss(["classify", "-q", "-m", str(MODEL), str(path)])
-        results["listen", name] = child_rss(["listen", "-q", "-m", str(MODEL), "--from-wav", str(path)])
+        results["listen", name] = child_rss(["listen", "-q", "--model", str(MODEL), "--from-wav", str(path)])
     for (command, name), (code, rss, out, err) in results.items():
         assert code == 0, (command, name, err)
     for command in ("classify", "listen"):
@@ -97,9 +97,9 @@ def test_a_wav_through_a_pipe_is_read_as_a_stream(speech: Path) -> None:
     with open(speech, "rb") as f:
         classified = run(SER_EDGE + ["classify", "-q", "-m", str(MODEL), "/dev/stdin"], stdin=f, timeout=LIMIT_S)
     assert classified.returncode == 0 and classified.stdout.startswith("/dev/stdin\tangry"), classified.stderr
-    from_file = run(SER_EDGE + ["listen", "-q", "-m", str(MODEL), "--from-wav", str(speech)], timeout=LIMIT_S)
+    from_file = run(SER_EDGE + ["listen", "-q", "--model", str(MODEL), "--from-wav", str(speech)], timeout=LIMIT_S)
     cat = subprocess.Popen(["cat", str(speech)], stdout=subprocess.PIPE)
-    piped = run(SER_EDGE + ["listen", "-q", "-m", str(MODEL), "--from-wav", "/dev/stdin"], stdin=cat.stdout,
+    piped = run(SER_EDGE + ["listen", "-q", "--model", str(MODEL), "--from-wav", "/dev/stdin"], stdin=cat.stdout,
                 timeout=LIMIT_S)
     cat.wait(LIMIT_S)
     assert piped.returncode == 0, piped.stderr
@@ -133,8 +133,8 @@ def test_a_fifo_nobody_writes_to_never_hangs(speech: Path, tmp_path: Path) -> No
     config.write_text(f'[sinks.mqtt]\nhost = "127.0.0.1"\nusername = "u"\npassword_file = "{fifo}"\n')
     commands = {
         "classify": ["classify", "-q", "-m", str(MODEL), str(fifo), str(speech)],
-        "listen": ["listen", "-q", "-m", str(MODEL), "--from-wav", str(fifo)],
-        "password_file": ["listen", "-q", "-m", str(MODEL), "--config", str(config), "--from-wav", str(speech)],
+        "listen": ["listen", "-q", "--model", str(MODEL), "--from-wav", str(fifo)],
+        "password_file": ["listen", "-q", "--model", str(MODEL), "--config", str(config), "--from-wav", str(speech)],
         "config check": ["config", "check", str(config)],
     }
     with ThreadPoolExecutor(len(commands)) as pool:
@@ -158,7 +158,7 @@ def test_listen_stdin_refuses_a_closed_or_write_only_stdin(how: str) -> None:
     else:
         stdin, preexec = open(os.devnull, "wb"), None
     try:
-        done = subprocess.run(SER_EDGE + ["listen", "-q", "-m", str(MODEL), "--stdin"], stdin=stdin,
+        done = subprocess.run(SER_EDGE + ["listen", "-q", "--model", str(MODEL), "--stdin"], stdin=stdin,
                               preexec_fn=preexec, capture_output=True, text=True, timeout=LIMIT_S, env=env())
     finally:
         if stdin is not None:
@@ -181,7 +181,7 @@ def test_swapped_labels_in_the_manifest_are_refused(speech: Path, tmp_path: Path
     (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2))
     for args in (["classify", str(speech)], ["listen", "--from-wav", str(speech)], ["info", str(bundle)]):
         if args[0] != "info":
-            args = [args[0], "-m", str(bundle), *args[1:]]
+            args = [args[0], "--model", str(bundle), *args[1:]]
         done = run(SER_EDGE + args, timeout=LIMIT_S)
         assert done.returncode == 78, (args, done.stdout, done.stderr)  # was: "happy 0.94", exit 0
         assert f"{bundle}: manifest.json does not match its manifest_sha256" in done.stderr
@@ -206,7 +206,7 @@ def test_the_shipped_manifest_is_stamped_and_an_unstamped_one_loads_with_a_warni
 # ----- 9. secrets on the command line --------------------------------------------------------------
 
 def test_secrets_given_as_flags_are_warned_about(speech: Path) -> None:
-    args = ["listen", "-m", str(MODEL), "--from-wav", str(speech), "--mqtt-host", "127.0.0.1", "--mqtt-port", "9",
+    args = ["listen", "--model", str(MODEL), "--from-wav", str(speech), "--mqtt-host", "127.0.0.1", "--mqtt-port", "9",
             "--mqtt-username", "u", "--mqtt-password", "s3cret", "--webhook-url", "http://127.0.0.1:9/e",
             "--webhook-header", "Authorization=Bearer s3cret", "--webhook-close-timeout-s", "0.1",
             "--mqtt-flush-timeout-s", "0.1"]
@@ -229,8 +229,8 @@ def test_a_name_with_a_newline_stays_on_one_line(speech: Path, tmp_path: Path) -
     bad = tmp_path / f"bad{forged}"
     bad.write_bytes(b"not audio at all")
     done = run(SER_EDGE + ["classify", "-q", "-m", str(MODEL), str(good), str(missing), str(bad)], timeout=LIMIT_S)
-    listened = run(SER_EDGE + ["listen", "-m", str(MODEL), "--from-wav", str(good)], timeout=LIMIT_S)
-    refused = run(SER_EDGE + ["listen", "-m", str(MODEL), "--from-wav", str(bad)], timeout=LIMIT_S)
+    listened = run(SER_EDGE + ["listen", "--model", str(MODEL), "--from-wav", str(good)], timeout=LIMIT_S)
+    refused = run(SER_EDGE + ["listen", "--model", str(MODEL), "--from-wav", str(bad)], timeout=LIMIT_S)
     assert done.returncode == 1 and listened.returncode == 0 and refused.returncode == 65
     for text in (done.stdout, done.stderr, listened.stderr, refused.stderr):
         assert "forged" in text and not any(line.startswith("2026-12-01 00:00:00") for line in text.splitlines()), text
