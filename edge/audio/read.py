@@ -5,7 +5,7 @@ named .wav). WAV is read with the standard library (`wavfile`); FLAC, AIFF and O
 go through soundfile when it is installed (`pip install ser-edge[flac]`).
 Resampling uses python-soxr (band-limited, anti-aliased; aarch64 wheels exist).
 `open_blocks` opens a file once, checks its header and streams it; a WAV may also come
-through a pipe or FIFO (see `wavfile.open_audio_file`).
+through a pipe or FIFO (see `opening.open_audio_file`).
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ def iter_audio(path: str | os.PathLike, sample_rate: int = 16000, block_s: float
 
 def open_blocks(path: str | os.PathLike, block_s: float = 1.0) -> tuple[Iterator[np.ndarray], int]:
     """Open ``path`` once and check its header: (blocks float32 (n, channels) of about ``block_s`` s,
-    at most `MAX_BLOCK_BYTES` of samples each; the file's rate in Hz). The blocks are a generator:
-    ``close()`` it to close the file early. AudioError naming the file, as `probe`'s, if unusable."""
+    at most `MAX_BLOCK_BYTES` of samples each; the file's rate in Hz). The blocks are an iterator
+    with ``close()``, which closes the file (at the end it closes by itself). AudioError naming the file, as `probe`'s, if unusable."""
     name = str(path)
     f = open_audio_file(name)
     try:
