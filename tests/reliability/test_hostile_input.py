@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import struct
 import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +19,7 @@ from ser_edge.audio.read import load_audio
 from ser_edge.listen.events import EmotionEvent, event_from_json
 
 from ..wavgen import write_wav
-from .support import SER_EDGE, env, run
+from .support import SER_EDGE, child_rss, env, run
 
 CLIP = "ravdess/Actor_01/03-01-05-02-01-01-01.flac"  # angry, strong
 MODEL = Path(__file__).resolve().parents[2] / "models" / "default"
@@ -43,29 +41,6 @@ def sparse_wav(path: Path, *, channels: int, rate: int = 768000, bits: int = 64,
                 + b"data" + struct.pack("<I", size - 44))
         f.truncate(size)
     return path
-
-
-#: runs argv[1:] and appends its peak RSS to stderr. Measured in a fresh launcher, because Linux
-#: carries the RSS a process had before exec into its ru_maxrss: a child forked straight from a
-#: pytest that has grown to 1 GB would report 1 GB whatever it did.
-_LAUNCHER = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
-             "sys.stderr.write('\\npeak_rss_kb %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
-             "sys.exit(code)")
-
-
-def child_rss(args: list[str]) -> tuple[int, int, str, str]:
-    """(exit status, peak RSS in kB, stdout, stderr) of a `ser-edge` child, killed after LIMIT_S."""
-    with open(os.devnull, "rb") as null:
-        proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, *SER_EDGE, *args], stdin=null, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env(), start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=LIMIT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # the launcher and ser-edge under it
-        proc.communicate()
-        raise
-    err, _, rss = err.rstrip("\n").rpartition("\npeak_rss_kb ")
-    return proc.returncode, int(rss), out, err
 
 
 # ----- 1. a WAV header decides the block size ------------------------------------------------------
