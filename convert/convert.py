@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from ser_edge.model.bundle import MANIFEST_FILE, MODEL_FILE, sha256_of
+from ser_edge.model.bundle import MANIFEST_FILE, MODEL_FILE, load_bundle, sha256_of
 from ser_edge.model.classifier import Classifier
 from ser_edge.model.load import load_classifier
 from ser_edge.errors import ConfigError
@@ -18,7 +17,7 @@ from ser_train.fit import Prepared, TrainConfig, prepare
 from ser_train.metrics import aggregate_clip_scores, report
 from ser_train.run import Run, data_summary, load_run
 
-from .manifest import build_manifest
+from .manifest import build_manifest, write_manifest
 from .parity import Parity, top1_agreement
 from .quantize import representative_windows, tensor_details, to_int8_tflite
 
@@ -55,7 +54,7 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
 
 
 def _write_manifest(out_dir: Path, manifest: dict) -> None:
-    (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(out_dir, manifest)  # stamped with manifest_sha256, which the device checks
 
 
 def check_parity(run: Run, model, classifier: Classifier, data: Prepared) -> Parity:

@@ -1,12 +1,19 @@
-"""The bundle manifest: everything the device must know about a model, in one JSON file."""
+"""The bundle manifest: everything the device must know about a model, in one JSON file.
+
+`stamped` adds ``manifest_sha256`` (the sha256 of the rest, `ser_edge.model.bundle.manifest_digest`),
+which the device checks; `write_manifest` writes a stamped manifest, `stamp_bundle` re-stamps
+an existing bundle (one made before the field existed) without touching anything else.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Any
 
 from ser_edge import __version__
-from ser_edge.model.bundle import MODEL_FILE, SCHEMA_VERSION
+from ser_edge.model.bundle import MANIFEST_FILE, MANIFEST_HASH, MODEL_FILE, SCHEMA_VERSION, manifest_digest
 from ser_edge.model.circumplex import FIELD as CIRCUMPLEX_FIELD, default_circumplex
 from ser_edge.frontend.params import FeatureParams
 
@@ -59,3 +66,23 @@ def build_manifest(
         "metrics": metrics or {},
         "licence": licence_block(corpora),
     }
+
+
+def stamped(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` with ``manifest_sha256`` (last) set to the digest of everything else."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_HASH}
+    return {**body, MANIFEST_HASH: manifest_digest(body)}
+
+
+def write_manifest(bundle_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write ``bundle_dir/manifest.json``, stamped; returns what was written."""
+    out = stamped(manifest)
+    (Path(bundle_dir) / MANIFEST_FILE).write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def stamp_bundle(bundle_dir: Path | str) -> str:
+    """Add (or renew) the ``manifest_sha256`` of an existing bundle's manifest; returns it.
+    ``python -c "from ser_convert.manifest import stamp_bundle; stamp_bundle('models/default')"``"""
+    path = Path(bundle_dir) / MANIFEST_FILE
+    return write_manifest(Path(bundle_dir), json.loads(path.read_text(encoding="utf-8")))[MANIFEST_HASH]

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from . import __version__
-from ser_edge.config.flags import GroupedHelpCommand, overrides_from, schema_options, source_overrides
+from ser_edge.config.flags import GroupedHelpCommand, overrides_from, schema_options, source_overrides, warn_secret_flags
 from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
-from ser_edge.errors import SerEdgeError
+from ser_edge.errors import SerEdgeError, shown
 from ser_edge.config.settings import SERVICE_CONFIG
 
 MODEL_HELP = ("Model bundle: a shipped name (default, 4class, ...: see `ser-edge info --list`) or a folder "
@@ -80,7 +80,7 @@ def classify(files: tuple[Path, ...], model: str | None, as_json: bool, verbose:
         else:
             top = sorted(result.scores.items(), key=lambda kv: -kv[1])[:3]
             others = "  ".join(f"{k} {v:.2f}" for k, v in top[1:])
-            click.echo(f"{path}\t{result.label}\t{result.confidence:.2f}\t({others}){_affect_text(result)}")
+            click.echo(f"{shown(path)}\t{result.label}\t{result.confidence:.2f}\t({others}){_affect_text(result)}")
     if failures:
         click.echo(f"ser-edge classify: {len(failures)} of {len(files)} file(s) failed:", err=True)
         for line in failures:
@@ -122,7 +122,8 @@ def bench(model: str | None, data_dir: Path | None, clips: int, realtime_seconds
 
 
 @main.command(cls=GroupedHelpCommand)
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+# a folder given as the file is our ConfigError (exit 78), not a click usage error (exit 2)
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
               help=f"TOML configuration file (the service uses {SERVICE_CONFIG}); flags override it.")
 @click.option("--stdin", "use_stdin", is_flag=True,
               help="Read raw s16le mono PCM from stdin (rate: --stdin-rate); ends at end of stream.")
@@ -144,6 +145,7 @@ def listen(config_path: Path | None, use_stdin: bool, show: bool, verbose: int, 
     setup_logging(verbose if show else verbose + 1, quiet)  # INFO by default: lifecycle lines for the journal
     overrides = overrides_from(options)
     source_overrides(use_stdin, overrides)
+    warn_secret_flags(overrides)
     view = None
     if show:
         from ser_edge.service.show import LiveView
@@ -181,7 +183,7 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 def config_check(file: Path) -> None:
     """Validate FILE (keys, values, model, thresholds); print OK and the effective settings.
 

@@ -8,7 +8,7 @@ from typing import Callable
 
 import click
 
-from ser_edge.errors import SerEdgeError
+from ser_edge.errors import SerEdgeError, one_line
 
 
 def _invoke_reporting_errors(invoke: Callable, ctx: click.Context):
@@ -36,10 +36,20 @@ class ErrorHandlingCommand(click.Command):
         return _invoke_reporting_errors(super().invoke, ctx)
 
 
+class OneLineFormatter(logging.Formatter):
+    """Each record is one line: control characters in the message (a file name holding a newline)
+    are escaped, so nothing can forge a log line (a traceback, if any, follows as usual)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return one_line(super().formatMessage(record))
+
+
 def setup_logging(verbose: int, quiet: bool = False) -> None:
-    """Logs go to stderr (stdout carries results and events)."""
+    """Logs go to stderr (stdout carries results and events), one line per record."""
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def verbosity_options(func: Callable) -> Callable:

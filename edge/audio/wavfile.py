@@ -1,11 +1,14 @@
 """WAV reading with the standard library and NumPy only (no libsndfile on the device).
 
 Supports RIFF/WAVE with PCM 8 (unsigned), 16, 24 and 32-bit integers, 32/64-bit IEEE
-float, WAVE_FORMAT_EXTENSIBLE wrapping either, any channel count. Samples come out
-as float32 in [-1, 1], shape (frames, channels); float samples beyond full scale are
+float, WAVE_FORMAT_EXTENSIBLE wrapping either, 1 to `MAX_CHANNELS` channels. Samples come
+out as float32 in [-1, 1], shape (frames, channels); float samples beyond full scale are
 clipped to it, NaN or infinite ones are refused. Every problem is an `AudioError`
 that names the file, and no header field, however corrupt, makes the reader allocate
-more than the file holds.
+more than the file holds, nor a streamed block more than `MAX_BLOCK_BYTES`.
+
+A file is opened once (`ser_edge.audio.opening.open_audio_file`): a regular file is read
+with seeks, a pipe or FIFO front to back (`StreamReader`).
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Optional, Union
 
 import numpy as np
 
-from ser_edge.errors import AudioError
+from ser_edge.errors import AudioError, shown
+from .opening import StreamReader, open_audio_file  # noqa: F401 (open_audio_file: re-exported)
 
 PCM, IEEE_FLOAT, EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
 #: sample rates accepted, Hz: below, resampling to the model rate would multiply the data;
@@ -25,6 +29,13 @@ PCM, IEEE_FLOAT, EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
 MIN_RATE, MAX_RATE = 4000, 768000
 # data sizes that streaming writers (arecord to a pipe, sox -t wav -) leave in the header
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000)
+#: most channels accepted: more is a corrupt header (65,535 channels of float64 would make a
+#: one-second block 400 GB)
+MAX_CHANNELS = 64
+#: most sample bytes read for one streamed block (the block is shortened to fit)
+MAX_BLOCK_BYTES = 1 << 20
+#: a fmt chunk is 16-40 bytes; a larger claim is corrupt
+MAX_FMT_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,7 @@ class WavInfo:
     bits: int  # bits per sample
     is_float: bool
     data_offset: int
-    data_bytes: int
+    data_bytes: int  # for a stream whose writer left the length unknown: all it holds, up to 2**62
 
     @property
     def frame_bytes(self) -> int:
@@ -72,77 +83,104 @@ def read_wav_info(path: str | os.PathLike) -> WavInfo:
     """Parse a WAV header; raise `AudioError` naming the file for anything unusable."""
     name = str(path)
     with open_audio_file(name) as f:
-        return _parse_header(f, name, os.fstat(f.fileno()).st_size)
+        return parse_header(f, name)
 
 
 def read_wav(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """Whole file -> (samples float32 of shape (frames, channels), sample rate in Hz)."""
-    info = read_wav_info(path)
-    with open_audio_file(info.path) as f:
-        f.seek(info.data_offset)
-        raw = f.read(info.frames * info.frame_bytes)
-    return _decode(raw, info), info.sample_rate
+    name = str(path)
+    with open_audio_file(name) as f:
+        return read_wav_from(f, name)
+
+
+def read_wav_from(f: BinaryIO, name: str, head: Optional[bytes] = None) -> tuple[np.ndarray, int]:
+    """`read_wav` of a file opened by `open_audio_file` (``head``: its first 12 bytes, if read)."""
+    info = parse_header(f, name, head)
+    raw = f.read(info.frames * info.frame_bytes)
+    return _decode(raw[: len(raw) // info.frame_bytes * info.frame_bytes], info), info.sample_rate
 
 
 def iter_wav_blocks(path: str | os.PathLike, block_frames: int) -> Iterator[np.ndarray]:
-    """Stream a WAV in blocks of ``block_frames`` frames, float32 (n, channels); bounded memory."""
-    info = read_wav_info(path)
-    with open_audio_file(info.path) as f:
-        f.seek(info.data_offset)
-        left = info.frames
-        while left > 0:
-            n = min(block_frames, left)
-            raw = f.read(n * info.frame_bytes)
-            if not raw:
-                return
-            yield _decode(raw[: len(raw) // info.frame_bytes * info.frame_bytes], info)
-            left -= n
+    """Stream a WAV in blocks of at most ``block_frames`` frames, float32 (n, channels); bounded memory."""
+    name = str(path)
+    with open_audio_file(name) as f:
+        info = parse_header(f, name)
+        yield from wav_blocks(f, info, block_frames)
 
 
-def open_audio_file(name: str) -> BinaryIO:
-    """Open for binary reading; OS errors become one-line `AudioError`s naming the file."""
-    try:
-        return open(name, "rb")
-    except IsADirectoryError:
-        raise AudioError(f"{name}: is a directory, not an audio file") from None
-    except FileNotFoundError:
-        raise AudioError(f"{name}: no such file") from None
-    except PermissionError:
-        raise AudioError(f"{name}: cannot read it (permission denied)") from None
-    except OSError as exc:
-        raise AudioError(f"{name}: cannot open it ({exc.strerror or exc})") from None
+def wav_blocks(f: BinaryIO, info: WavInfo, block_frames: int) -> Iterator[np.ndarray]:
+    """The samples of ``f``, positioned at the data by `parse_header`, in blocks of at most
+    ``block_frames`` frames and `MAX_BLOCK_BYTES` bytes: float32 (n, channels)."""
+    per_block = max(1, min(block_frames, MAX_BLOCK_BYTES // info.frame_bytes))
+    left = info.frames
+    while left > 0:
+        n = min(per_block, left)
+        raw = f.read(n * info.frame_bytes)
+        whole = len(raw) // info.frame_bytes * info.frame_bytes
+        if whole:
+            yield _decode(raw[:whole], info)
+        if len(raw) < n * info.frame_bytes:
+            return  # the end of a stream whose writer did not know its length
+        left -= n
 
 
-def _parse_header(f: BinaryIO, name: str, file_size: int) -> WavInfo:
-    head = f.read(12)
+def parse_header(f: Union[BinaryIO, StreamReader], name: str, head: Optional[bytes] = None) -> WavInfo:
+    """Parse the header of the open file ``f`` (``head``: its first 12 bytes, if already read) and
+    leave ``f`` at the first sample byte."""
+    if isinstance(f, StreamReader):
+        return _parse_header(f, name, None, head)
+    size = os.fstat(f.fileno()).st_size
+    return _parse_header(f, name, size, head)
+
+
+def _skip(f: Union[BinaryIO, StreamReader], n: int, file_size: Optional[int]) -> bool:
+    """Move ``n`` bytes on; False if the file ends first."""
+    if isinstance(f, StreamReader):
+        return f.skip(n) == n
+    f.seek(n, os.SEEK_CUR)
+    return file_size is None or f.tell() <= file_size
+
+
+def _parse_header(f, name: str, file_size: Optional[int], head: Optional[bytes] = None) -> WavInfo:
+    label = shown(name)
+    head = f.read(12) if head is None else head
     if len(head) == 0:
-        raise AudioError(f"{name}: empty file (0 bytes)")
+        raise AudioError(f"{label}: empty file (0 bytes)")
     kind = sniff(head)
     if kind == "aiff":
-        raise AudioError(f"{name}: holds AIFF data, not WAV (despite its name); convert it to WAV or read it with soundfile")
+        raise AudioError(f"{label}: holds AIFF data, not WAV (despite its name); convert it to WAV or read it with soundfile")
     if kind != "wav":
         what = "not a WAV file" if kind == "unknown" else f"holds {kind.upper()} data, not WAV"
-        raise AudioError(f"{name}: {what} (no RIFF/WAVE header)")
+        raise AudioError(f"{label}: {what} (no RIFF/WAVE header)")
     if head[:4] != b"RIFF":
-        raise AudioError(f"{name}: {head[:4].decode('ascii')} WAV files are not supported; only little-endian RIFF")
+        raise AudioError(f"{label}: {head[:4].decode('ascii')} WAV files are not supported; only little-endian RIFF")
     fmt = None
+    offset = 12
     while True:
         chunk = f.read(8)
         if len(chunk) < 8:
-            raise AudioError(f"{name}: truncated WAV: no {'fmt ' if fmt is None else 'data'} chunk before the end of the file")
+            raise AudioError(f"{label}: truncated WAV: no {'fmt ' if fmt is None else 'data'} chunk before the end of the file")
+        offset += 8
         cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
         if cid == b"fmt ":
-            left = file_size - f.tell()
-            if size > left:  # read no more than is there: a corrupt size may claim 4 GB
-                raise AudioError(f"{name}: truncated WAV: fmt chunk claims {size} bytes, the file holds {left} more")
-            fmt = _parse_fmt(f.read(size), name)
-            f.seek(size % 2, os.SEEK_CUR)
+            if file_size is not None and size > file_size - offset:  # a corrupt size may claim 4 GB
+                raise AudioError(f"{label}: truncated WAV: fmt chunk claims {size} bytes, the file holds "
+                                 f"{file_size - offset} more")
+            if size > MAX_FMT_BYTES:
+                raise AudioError(f"{label}: malformed WAV: fmt chunk claims {size} bytes (at most {MAX_FMT_BYTES})")
+            fmt = _parse_fmt(f.read(size), label)
+            if size % 2 and not _skip(f, 1, file_size):
+                raise AudioError(f"{label}: truncated WAV: no data chunk before the end of the file")
+            offset += size + size % 2
         elif cid == b"data":
             if fmt is None:
-                raise AudioError(f"{name}: malformed WAV: data chunk before the fmt chunk")
-            return _data_info(name, fmt, f.tell(), size, file_size)
+                raise AudioError(f"{label}: malformed WAV: data chunk before the fmt chunk")
+            return _data_info(name, fmt, offset, size, file_size)
         else:
-            f.seek(size + size % 2, os.SEEK_CUR)  # chunks are padded to even sizes
+            if not _skip(f, size + size % 2, file_size):  # chunks are padded to even sizes
+                raise AudioError(f"{label}: truncated WAV: no {'fmt ' if fmt is None else 'data'} chunk before "
+                                 "the end of the file")
+            offset += size + size % 2
 
 
 def _parse_fmt(body: bytes, name: str) -> tuple[int, int, int, bool]:
@@ -160,6 +198,8 @@ def _parse_fmt(body: bytes, name: str) -> tuple[int, int, int, bool]:
         raise AudioError(f"{name}: {bits}-bit {kind} WAV is not supported; allowed: {', '.join(map(str, allowed))}-bit")
     if channels < 1:
         raise AudioError(f"{name}: malformed WAV: {channels} channels")
+    if channels > MAX_CHANNELS:
+        raise AudioError(f"{name}: {channels} channels is not supported; allowed: 1-{MAX_CHANNELS} (a corrupt header?)")
     check_rate(rate, name)
     return channels, rate, bits, is_float
 
@@ -167,19 +207,23 @@ def _parse_fmt(body: bytes, name: str) -> tuple[int, int, int, bool]:
 def check_rate(rate: int, name: str) -> None:
     """AudioError naming the file unless ``rate`` (Hz) is within MIN_RATE..MAX_RATE."""
     if not MIN_RATE <= rate <= MAX_RATE:
-        raise AudioError(f"{name}: sample rate {rate} Hz is not supported; allowed: {MIN_RATE}-{MAX_RATE} Hz")
+        raise AudioError(f"{shown(name)}: sample rate {rate} Hz is not supported; allowed: {MIN_RATE}-{MAX_RATE} Hz")
 
 
-def _data_info(name: str, fmt: tuple[int, int, int, bool], offset: int, size: int, file_size: int) -> WavInfo:
+def _data_info(name: str, fmt: tuple[int, int, int, bool], offset: int, size: int,
+               file_size: Optional[int]) -> WavInfo:
     channels, rate, bits, is_float = fmt
-    present = file_size - offset
-    if size > present:
+    if file_size is None:  # a stream: a length left unknown by its writer means "to the end"
+        if size in _UNKNOWN_SIZES:
+            size = 1 << 62
+    elif size > file_size - offset:
+        present = file_size - offset
         if size not in _UNKNOWN_SIZES:
-            raise AudioError(f"{name}: truncated WAV: header promises {size} bytes of audio, the file holds {present}")
+            raise AudioError(f"{shown(name)}: truncated WAV: header promises {size} bytes of audio, the file holds {present}")
         size = present  # a streamed WAV whose writer could not fill in the length
     info = WavInfo(name, rate, channels, bits, is_float, offset, size)
     if info.frames == 0:
-        raise AudioError(f"{name}: holds no audio samples (empty data chunk)")
+        raise AudioError(f"{shown(name)}: holds no audio samples (empty data chunk)")
     return info
 
 
@@ -188,7 +232,7 @@ def _decode(raw: bytes, info: WavInfo) -> np.ndarray:
     if info.is_float:
         wide = np.frombuffer(raw, dtype="<f4" if info.bits == 32 else "<f8")
         if not np.all(np.isfinite(wide)):
-            raise AudioError(f"{info.path}: float WAV holds NaN or infinite samples")
+            raise AudioError(f"{shown(info.path)}: float WAV holds NaN or infinite samples")
         # clip before narrowing: beyond full scale is clipping anyway, and 1e300 must not become inf
         x = np.clip(wide, -1.0, 1.0).astype(np.float32)
     elif info.bits == 8:

@@ -9,6 +9,7 @@ the command hook is one shell-quoted string, tables are repeated ``KEY=VALUE`` f
 
 from __future__ import annotations
 
+import logging
 import shlex
 from typing import Any, Callable, Optional
 
@@ -20,6 +21,14 @@ from .schema import Spec
 #: help headings, by the first part of a key (sinks by their second)
 GROUPS = {"audio": "Audio source", "model": "Model", "gate": "Voice gate", "smoothing": "Decisions",
           "clips": "Saving clips", "sinks": "Outputs", "spool": "Spool", "": "General"}
+log = logging.getLogger(__name__)
+#: where a secret given as a flag should live instead (every local user sees flags in `ps`)
+SECRET_HOMES = {
+    ("sinks", "mqtt", "password"): "sinks.mqtt.password_file (--mqtt-password-file, a file of mode 0600)",
+    ("sinks", "webhook", "headers"): "[sinks.webhook] headers in a --config file only the service may read (0600)",
+}
+#: short flags, as the other commands have them (`classify -m`, `info -m`)
+SHORT = {("model", "path"): "-m"}
 
 
 def param_name(key: Key) -> str:
@@ -45,7 +54,8 @@ def _option(key: Key, spec: Spec) -> Callable:
     else:
         types = {"number": float, "int": int, "str": str, "str_list": str,
                  "choice": click.Choice(spec.choices) if spec.choices else str}
-        option = click.option(flag, param_name(key), type=types[spec.kind], **common)
+        decls = [SHORT[key]] if key in SHORT else []
+        option = click.option(*decls, flag, param_name(key), type=types[spec.kind], **common)
 
     def decorate(func: Callable) -> Callable:
         func = option(func)
@@ -121,3 +131,14 @@ def source_overrides(use_stdin: bool, overrides: dict[Key, Any]) -> Optional[str
         overrides[("audio", "source")] = chosen[0][1]
         return chosen[0][1]
     return None
+
+
+def warn_secret_flags(overrides: dict[Key, Any]) -> list[str]:
+    """Log one warning per secret given on the command line, where every local user can read it
+    (`ps`, /proc/PID/cmdline); the warnings, for tests."""
+    lines = []
+    for key, home in SECRET_HOMES.items():
+        if overrides.get(key):
+            lines.append(f"{FLAGS[key]} is visible to every local user (ps, /proc/PID/cmdline); use {home}")
+            log.warning("%s", lines[-1])
+    return lines

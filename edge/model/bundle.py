@@ -4,18 +4,25 @@ The manifest is the contract between training and the device: labels in output
 order, the full feature parameters and their hash, the normalisation, tensor
 shapes and quantization, the model's sha256, training data, metrics and licence.
 `load_bundle` refuses anything that does not match, naming the bundle and the field.
+
+The whole manifest is covered by ``manifest_sha256``: the sha256 of its canonical JSON
+(`manifest_digest`: keys sorted, no spaces, UTF-8, that field left out), so that swapped
+labels or edited parameters are refused like a replaced model. A manifest without the field
+(written before it existed) still loads, with a warning; `ser_convert.manifest.stamp_bundle`
+adds it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from ser_edge.errors import BundleError, ConfigError
+from ser_edge.errors import BundleError, ConfigError, shown
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.audio.wavfile import MAX_RATE, MIN_RATE
 from .circumplex import Point, read_circumplex
@@ -26,6 +33,8 @@ MANIFEST_FILE = "manifest.json"
 #: plausibility limits on a manifest's parameters, so that a corrupt one cannot ask for huge buffers
 MAX_FFT, MAX_WINDOW_MS = 1 << 16, 60_000.0
 MAX_MANIFEST_BYTES = 1 << 20
+MANIFEST_HASH = "manifest_sha256"
+log = logging.getLogger(__name__)
 REQUIRED = ("schema_version", "model", "labels", "feature_params", "feature_params_hash", "input", "output")
 
 
@@ -57,6 +66,14 @@ class Bundle:
         return read_circumplex(str(self.path), self.manifest, self.labels)
 
 
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """sha256 (hex) of the manifest's canonical JSON form without its ``manifest_sha256`` field.
+    ValueError for what JSON cannot hold canonically (NaN, infinity)."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_HASH}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -69,19 +86,19 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
     """The parsed manifest; BundleError naming the file when absent or not valid JSON."""
     path = Path(bundle_dir) / MANIFEST_FILE
     if not Path(bundle_dir).is_dir():
-        raise BundleError(f"{bundle_dir}: no model bundle there (expected a folder with {MODEL_FILE} and {MANIFEST_FILE})")
+        raise BundleError(f"{shown(bundle_dir)}: no model bundle there (expected a folder with {MODEL_FILE} and {MANIFEST_FILE})")
     try:
         with open(path, "rb") as f:
             text = f.read(MAX_MANIFEST_BYTES + 1)
         if len(text) > MAX_MANIFEST_BYTES:
-            raise BundleError(f"{path}: larger than {MAX_MANIFEST_BYTES} bytes; not a manifest")
+            raise BundleError(f"{shown(path)}: larger than {MAX_MANIFEST_BYTES} bytes; not a manifest")
         manifest = json.loads(text.decode("utf-8"))
     except FileNotFoundError:
-        raise BundleError(f"{bundle_dir}: {MANIFEST_FILE} is missing") from None
+        raise BundleError(f"{shown(bundle_dir)}: {MANIFEST_FILE} is missing") from None
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise BundleError(f"{path}: not a readable JSON manifest ({exc})") from None
+        raise BundleError(f"{shown(path)}: not a readable JSON manifest ({exc})") from None
     if not isinstance(manifest, dict):
-        raise BundleError(f"{path}: the manifest must be a JSON object")
+        raise BundleError(f"{shown(path)}: the manifest must be a JSON object")
     return manifest
 
 
@@ -89,7 +106,7 @@ def load_bundle(bundle_dir: Path | str, *, verify_checksum: bool = True) -> Bund
     """Read and check a bundle's manifest and model file (checksum, schema, parameters)."""
     bundle_dir = Path(bundle_dir)
     manifest = read_manifest(bundle_dir)
-    name = str(bundle_dir)
+    name = shown(bundle_dir)
     missing = [k for k in REQUIRED if k not in manifest]
     if missing:
         raise BundleError(f"{name}: manifest lacks {', '.join(missing)}")
@@ -104,6 +121,7 @@ def load_bundle(bundle_dir: Path | str, *, verify_checksum: bool = True) -> Bund
         raise BundleError(f"{name}: labels must be a non-empty list of names")
     if len(set(labels)) != len(labels):
         raise BundleError(f"{name}: labels must be unique, got {labels}")
+    _check_manifest_hash(name, manifest)
     bundle = Bundle(bundle_dir, manifest, params, tuple(labels))
     read_circumplex(name, manifest, bundle.labels)  # a bad placement fails the load, not the first event
     if not bundle.model_path.is_file():
@@ -113,6 +131,22 @@ def load_bundle(bundle_dir: Path | str, *, verify_checksum: bool = True) -> Bund
                           "(corrupt or replaced model)")
     _check_flatbuffer(bundle)
     return bundle
+
+
+def _check_manifest_hash(name: str, manifest: dict[str, Any]) -> None:
+    """The manifest matches its ``manifest_sha256`` (a warning, not an error, when it has none)."""
+    stated = manifest.get(MANIFEST_HASH)
+    if stated is None:
+        log.warning("%s: %s has no %s: its labels and parameters are not covered by a checksum "
+                    "(stamp it with ser_convert.manifest.stamp_bundle)", shown(name), MANIFEST_FILE, MANIFEST_HASH)
+        return
+    try:
+        actual = manifest_digest(manifest)
+    except ValueError as exc:
+        raise BundleError(f"{name}: {MANIFEST_FILE} cannot be checked against its {MANIFEST_HASH} ({exc})") from None
+    if not isinstance(stated, str) or stated.lower() != actual:
+        raise BundleError(f"{name}: {MANIFEST_FILE} does not match its {MANIFEST_HASH} (edited or corrupt manifest: "
+                          "labels or parameters changed since the bundle was made)")
 
 
 def _check_model_entry(name: str, model: Any) -> None:
@@ -172,13 +206,13 @@ def _check_flatbuffer(bundle: Bundle) -> None:
         with open(bundle.model_path, "rb") as f:
             head = f.read(8)
     except OSError as exc:
-        raise BundleError(f"{bundle.path}: cannot read {bundle.model_path.name} ({exc.strerror or exc})") from None
+        raise BundleError(f"{shown(bundle.path)}: cannot read {bundle.model_path.name} ({exc.strerror or exc})") from None
     if head[4:8] != b"TFL3":
-        raise BundleError(f"{bundle.path}: {bundle.model_path.name} is not a TFLite model (no TFL3 identifier)")
+        raise BundleError(f"{shown(bundle.path)}: {bundle.model_path.name} is not a TFLite model (no TFL3 identifier)")
 
 
 def _sha256_or_fail(bundle: Bundle) -> str:
     try:
         return sha256_of(bundle.model_path)
     except OSError as exc:
-        raise BundleError(f"{bundle.path}: cannot read {bundle.model_path.name} ({exc.strerror or exc})") from None
+        raise BundleError(f"{shown(bundle.path)}: cannot read {bundle.model_path.name} ({exc.strerror or exc})") from None

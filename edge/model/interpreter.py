@@ -1,13 +1,23 @@
 """The TFLite interpreter behind one small interface: ai-edge-litert first, tflite-runtime second.
 
-Never TensorFlow: the device installs only the interpreter wheel.
+Never TensorFlow: the device installs only the interpreter wheel. What the C++ runtime
+prints on stderr while the interpreter is made ("INFO: Created TensorFlow Lite XNNPACK
+delegate for CPU.") goes to the log instead (`native_stderr_to_log`), so that ``-q`` hides it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import os
+import sys
+import tempfile
+import threading
+from typing import Any, Callable, TypeVar
 
 from ser_edge.errors import DependencyError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BACKENDS = ("ai_edge_litert", "tflite_runtime")
 
@@ -46,6 +56,39 @@ def interpreter_class(prefer: str | None = None) -> tuple[Any, str]:
 def make_interpreter(model_path: str, *, num_threads: int = 1, prefer: str | None = None):
     """A ready (tensors allocated) interpreter for ``model_path``; returns (interpreter, backend)."""
     cls, backend = interpreter_class(prefer)
-    interpreter = cls(model_path=str(model_path), num_threads=num_threads)
-    interpreter.allocate_tensors()
-    return interpreter, backend
+
+    def make() -> Any:
+        interpreter = cls(model_path=str(model_path), num_threads=num_threads)
+        interpreter.allocate_tensors()  # the XNNPACK delegate is applied (and announced) here
+        return interpreter
+
+    return native_stderr_to_log(make), backend
+
+
+def native_stderr_to_log(call: Callable[[], T]) -> T:
+    """``call()`` with file descriptor 2 sent to a temporary file; its lines are then logged
+    ("INFO: x" as INFO "x", anything else as WARNING). Only while no other thread runs (one
+    that writes to stderr meanwhile would have its output delayed): otherwise ``call()`` as is."""
+    if threading.active_count() > 1:
+        return call()
+    try:
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        return call()
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            return call()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read(1 << 16).decode("utf-8", "replace").splitlines():
+                if line.startswith("INFO: "):
+                    log.info("%s", line[6:])
+                elif line.strip():
+                    log.warning("%s", line)

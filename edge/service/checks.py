@@ -14,20 +14,22 @@ from ser_edge.listen.pipeline import Pipeline
 from ser_edge.model.classifier import Classifier
 from ser_edge.model.load import load_classifier
 from ser_edge.sinks.build import mqtt_password
+from .preflight import check_outputs
 
 log = logging.getLogger(__name__)
 
 
 def check_settings(s: Settings) -> Classifier:
     """What `config check` verifies beyond the keys: the model loads, the per-label thresholds and
-    gate settings fit it, a password file passes its rule. Opens no device and no connection.
-    Returns the Classifier."""
+    gate settings fit it, a password file passes its rule, the outputs can be set up
+    (`preflight.check_outputs`). Opens no device and no connection. Returns the Classifier."""
     classifier = load_classifier(s.model.path, threads=s.model.threads)
     try:
         Pipeline(classifier, gate=s.gate, smoothing=s.smoothing, status_interval_s=s.status_interval_s)
     except ConfigError as exc:
         raise ConfigError(f"{exc} (model {classifier.bundle.model_id})") from None
     mqtt_password(s.sinks)
+    check_outputs(s)
     return classifier
 
 

@@ -33,7 +33,6 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Mapping, Optional, Sequence
 
-from ser_edge.audio.read import probe
 from ser_edge.model.classifier import Classifier
 from .recorder import ClipRecorder
 from .checks import warn_if_exposed
@@ -143,8 +142,6 @@ class Listener:
         return ClipRecorder(s.clips, pipeline.sample_rate, start_sample=pipeline.end_sample)
 
     def _open_source(self, s: Settings, rate: int) -> ResilientSource:
-        if s.audio.source == "file":
-            probe(s.audio.file)  # the same one-line errors as `classify` (empty, a folder, not audio)
         source = ResilientSource(make_source(s.audio, rate), min_s=s.audio.reopen_min_s, max_s=s.audio.reopen_max_s,
                                  on_change=self._source_changed)
         source.open()

@@ -19,7 +19,7 @@ import os
 import pwd
 import stat
 
-from ser_edge.errors import ConfigError
+from ser_edge.errors import ConfigError, shown
 
 #: longest secret file read, bytes
 MAX_BYTES = 4096
@@ -28,31 +28,31 @@ MAX_BYTES = 4096
 def read_secret_file(path: str, what: str) -> str:
     """The first line of ``path`` if the file passes the rule above (``what`` names it in errors)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOCTTY)
+        fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)  # a FIFO must not block the open
     except OSError as exc:
-        raise ConfigError(f"{what} {path}: cannot open it ({exc.strerror or exc})") from None
+        raise ConfigError(f"{what} {shown(path)}: cannot open it ({exc.strerror or exc})") from None
     try:
         check_private(os.fstat(fd), path, what)
         data = os.read(fd, MAX_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"{what} {path}: cannot read it ({exc.strerror or exc})") from None
+        raise ConfigError(f"{what} {shown(path)}: cannot read it ({exc.strerror or exc})") from None
     finally:
         os.close(fd)
     if len(data) > MAX_BYTES:
-        raise ConfigError(f"{what} {path}: longer than {MAX_BYTES} bytes; not a password file")
+        raise ConfigError(f"{what} {shown(path)}: longer than {MAX_BYTES} bytes; not a password file")
     try:
         secret = data.decode("utf-8").split("\n")[0].rstrip("\r")
     except UnicodeDecodeError:
-        raise ConfigError(f"{what} {path}: not UTF-8 text") from None
+        raise ConfigError(f"{what} {shown(path)}: not UTF-8 text") from None
     if not secret:
-        raise ConfigError(f"{what} {path}: the first line is empty")
+        raise ConfigError(f"{what} {shown(path)}: the first line is empty")
     return secret
 
 
 def check_private(st: os.stat_result, path: str, what: str) -> None:
     """ConfigError unless a file with this stat may hold a secret for this process (see the module doc)."""
     if not stat.S_ISREG(st.st_mode):
-        raise ConfigError(f"{what} {path}: not a regular file")
+        raise ConfigError(f"{what} {shown(path)}: not a regular file")
     me, my_group = os.geteuid(), os.getegid()
     mode = stat.S_IMODE(st.st_mode)
     group_read_ok = st.st_uid == 0 and st.st_gid == my_group
@@ -68,7 +68,7 @@ def check_private(st: os.stat_result, path: str, what: str) -> None:
     if problem:
         owners = "root" if me == 0 else f"{_user(me)} or root"
         raise ConfigError(
-            f"{what} {path}: refused, {problem} (mode {mode:04o}, {_user(st.st_uid)}:{_group(st.st_gid)}); "
+            f"{what} {shown(path)}: refused, {problem} (mode {mode:04o}, {_user(st.st_uid)}:{_group(st.st_gid)}); "
             f"allowed: 0600 owned by {owners}, or 0640 owned by root:{_group(my_group)}")
 
 

@@ -1,6 +1,8 @@
 """An audio file as a source, read in blocks (bounded memory), optionally paced in real time.
 
-WAV is streamed with the standard library (`iter_wav_blocks`); FLAC, Ogg and AIFF through
+The file is opened once by `ser_edge.audio.read.open_blocks`, as `classify` opens it (the
+same checks and messages): WAV with the standard library, also from a pipe or FIFO
+(``cat x.wav | ser-edge listen --from-wav /dev/stdin``); FLAC, Ogg and AIFF through
 soundfile's block reader when it is installed (``pip install ser-edge[flac]``). Faults
 here are `AudioError`s (a bad file does not get better by retrying); the stream ends at
 the end of the file.
@@ -14,12 +16,9 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from ser_edge.audio.read import to_mono
-from ser_edge.errors import AudioError, DependencyError
-from ser_edge.audio.wavfile import open_audio_file, read_wav_info, sniff, iter_wav_blocks
+from ser_edge.audio.read import open_blocks, to_mono
+from ser_edge.errors import shown
 from .base import EMPTY, Block, StreamResampler
-
-_SOUNDFILE_KINDS = ("flac", "aiff", "ogg")
 #: longest single sleep while pacing, s (keeps signal handling prompt)
 _PACE_SLICE_S = 0.1
 
@@ -35,7 +34,7 @@ class FileSource:
     def __init__(self, path: str | os.PathLike, sample_rate: int, *, block_ms: int = 100, realtime: bool = False,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.path = str(path)
-        self.name = f"file {self.path}"
+        self.name = f"file {shown(self.path)}"
         self.sample_rate = int(sample_rate)
         self.block_ms = block_ms
         self.realtime = realtime
@@ -49,20 +48,9 @@ class FileSource:
     def open(self) -> None:
         """Open the file and check its header (AudioError naming it if unusable)."""
         self.close()
-        with open_audio_file(self.path) as f:
-            kind = sniff(f.read(12))
-        if kind == "wav":
-            rate = read_wav_info(self.path).sample_rate
-            self._blocks = iter_wav_blocks(self.path, self._frames(rate))
-        elif kind in _SOUNDFILE_KINDS:
-            rate, self._blocks = _soundfile_blocks(self.path, kind, self.block_ms)
-        else:
-            raise AudioError(f"{self.path}: not a supported audio file (allowed: WAV; FLAC, AIFF, Ogg with soundfile)")
+        self._blocks, rate = open_blocks(self.path, self.block_ms / 1000)
         self._resample = StreamResampler(rate, self.sample_rate)
         self._t0, self._out, self._done = None, 0, False
-
-    def _frames(self, rate: int) -> int:
-        return max(1, rate * self.block_ms // 1000)
 
     def read(self) -> Optional[Block]:
         """The next block at the output rate; None once the file (and the resampler) is drained."""
@@ -95,27 +83,3 @@ class FileSource:
             closer()  # ends the generator, closing its file
         self._blocks = None
 
-
-def _soundfile_blocks(path: str, kind: str, block_ms: int) -> tuple[int, Iterator[np.ndarray]]:
-    try:
-        import soundfile
-    except (ImportError, OSError):  # OSError: the wheel is there but libsndfile is not
-        raise DependencyError(f"{path}: {kind.upper()} needs soundfile (pip install ser-edge[flac]); "
-                              "WAV works without it") from None
-    try:
-        handle = soundfile.SoundFile(path)
-    except (RuntimeError, soundfile.LibsndfileError) as exc:
-        raise AudioError(f"{path}: cannot decode {kind.upper()} data ({exc})") from None
-    rate = int(handle.samplerate)
-
-    def blocks() -> Iterator[np.ndarray]:
-        with handle:
-            try:
-                for block in handle.blocks(blocksize=max(1, rate * block_ms // 1000), dtype="float32", always_2d=True):
-                    if not np.all(np.isfinite(block)):
-                        raise AudioError(f"{path}: holds NaN or infinite samples")
-                    yield block
-            except (RuntimeError, soundfile.LibsndfileError) as exc:  # corrupt after a good header
-                raise AudioError(f"{path}: cannot decode {kind.upper()} data ({exc})") from None
-
-    return rate, blocks()

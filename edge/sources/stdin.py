@@ -11,14 +11,16 @@ normally, as a pipe consumer should; with ``eof="reopen"`` the end is a `SourceE
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import select
+import sys
 from typing import Optional
 
 import numpy as np
 
-from ser_edge.errors import SourceError
+from ser_edge.errors import ConfigError, SourceError
 from .base import EMPTY, MAX_WAIT_S, Block, StreamResampler, pcm16_to_float
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ class StdinSource:
         self._ended = False
 
     def open(self) -> None:
+        """ConfigError if the descriptor is closed or not open for reading (``listen --stdin 0<&-``)."""
+        check_readable_fd(self.fd, self.name)
         if os.isatty(self.fd):
             log.warning("%s is a terminal: pipe raw audio into it, e.g. arecord -f S16_LE -r %d -c 1 -t raw | "
                         "ser-edge listen --stdin", self.name, self.rate)
@@ -78,3 +82,20 @@ class StdinSource:
 
     def close(self) -> None:
         """Leaves the descriptor open: it belongs to the process, not to this source."""
+
+
+def check_readable_fd(fd: int, name: str) -> None:
+    """ConfigError unless ``fd`` was open for reading when the process started.
+
+    A process started with its stdin closed has ``sys.__stdin__`` None, and the first file it
+    opens (the model, say) takes descriptor 0: reading "stdin" would read that file.
+    """
+    if fd == 0 and sys.__stdin__ is None:
+        raise ConfigError(f"{name}: standard input is closed; pipe audio into it "
+                          "(arecord -f S16_LE -r 16000 -c 1 -t raw | ser-edge listen --stdin)")
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except OSError:
+        raise ConfigError(f"{name}: the descriptor is closed; pipe audio into it") from None
+    if flags & os.O_ACCMODE == os.O_WRONLY:
+        raise ConfigError(f"{name}: the descriptor is open for writing only, not for reading")

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from ser_edge.model.bundle import load_bundle
+from ser_edge.model.bundle import load_bundle, manifest_digest
 from ser_edge.model.classifier import Classifier
 from ser_edge.errors import BundleError
 from ser_edge.listen.recognizer import Recognizer
@@ -75,10 +75,22 @@ def test_tampered_manifest_is_rejected(tiny_bundle, tmp_path, change, message):
     copy = _copy(tiny_bundle, tmp_path)
     manifest = json.loads((copy / "manifest.json").read_text())
     change(manifest)
+    manifest["manifest_sha256"] = manifest_digest(manifest)  # a forger who re-stamps: the deeper checks hold
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match=message) as err:
         Recognizer(copy)
     assert str(copy) in str(err.value)
+
+
+def test_the_manifest_is_stamped_and_an_edit_is_refused(tiny_bundle, tmp_path):
+    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
+    assert manifest["manifest_sha256"] == manifest_digest(manifest)
+    copy = _copy(tiny_bundle, tmp_path)
+    labels = manifest["labels"]
+    labels[0], labels[1] = labels[1], labels[0]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="manifest.json does not match its manifest_sha256"):
+        load_bundle(copy)
 
 
 def test_missing_and_broken_bundles(tmp_path):

@@ -18,6 +18,7 @@ from ser_edge.listen.events import EmotionEvent
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.listen.recognizer import Recognizer
 from ser_edge.model import shipped
+from ser_edge.model.bundle import manifest_digest
 from ser_edge.model.shipped import default_bundle_path, resolve_bundle, shipped_bundles
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,10 +26,11 @@ ANGRY = "ravdess/Actor_01/03-01-05-02-01-01-01.flac"
 
 
 def bundle_copy(into: Path, model_id: str) -> Path:
-    """A copy of the shipped default under another model id (the checksum covers the model file only)."""
+    """A copy of the shipped default under another model id, its manifest re-stamped."""
     folder = Path(shutil.copytree(REPO / "models" / "default", into))
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["model"]["id"] = model_id
+    manifest["manifest_sha256"] = manifest_digest(manifest)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 

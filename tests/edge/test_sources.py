@@ -102,7 +102,7 @@ def test_realtime_pacing_follows_the_audio_clock(tmp_path: Path) -> None:
 
 def test_unreadable_files_are_audio_errors_naming_them(tmp_path: Path) -> None:
     (tmp_path / "notes.wav").write_text("hello")
-    for path, message in ((tmp_path / "missing.wav", "no such file"), (tmp_path / "notes.wav", "not a supported")):
+    for path, message in ((tmp_path / "missing.wav", "no such file"), (tmp_path / "notes.wav", "not a recognised audio file")):
         with pytest.raises(AudioError, match=message) as info:
             FileSource(path, RATE).open()
         assert str(path) in str(info.value)

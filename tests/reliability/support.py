@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -128,3 +129,27 @@ def first_seen(items: list) -> list:
 
 def settle(seconds: float) -> None:
     time.sleep(seconds)
+
+
+#: runs argv[1:] and appends its peak RSS to stderr. Measured in a fresh launcher, because Linux
+#: carries the RSS a process had before exec into its ru_maxrss: a child forked straight from a
+#: pytest that has grown to 1 GB would report 1 GB whatever it did.
+_LAUNCHER = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+             "sys.stderr.write('\\npeak_rss_kb %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+             "sys.exit(code)")
+
+
+def child_rss(args: list[str], timeout: float = 120) -> tuple[int, int, str, str]:
+    """(exit status, peak RSS in kB, stdout, stderr) of a `ser-edge` child; after ``timeout`` s it is
+    killed with everything under it."""
+    with open(os.devnull, "rb") as null:
+        proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, *SER_EDGE, *args], stdin=null, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env(), start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the launcher and ser-edge under it
+        proc.communicate()
+        raise
+    err, _, rss = err.rstrip("\n").rpartition("\npeak_rss_kb ")
+    return proc.returncode, int(rss), out, err

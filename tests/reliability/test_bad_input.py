@@ -9,7 +9,6 @@ Batches run without CAP_DAC_OVERRIDE (as root too), so that the unreadable file 
 from __future__ import annotations
 
 import json
-import os
 import struct
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from ser_edge.audio.read import load_audio, resample
 from ser_edge.listen.events import EmotionEvent, StatusEvent, event_from_json
 
 from ..wavgen import wav_bytes
-from .support import RATE, SER_EDGE, SER_TRAIN, run, without_dac_override
+from .support import RATE, SER_EDGE, SER_TRAIN, child_rss, run, without_dac_override
 
 CLIP = "ravdess/Actor_01/03-01-05-02-01-01-01.flac"  # angry, strong
 MODEL = Path(__file__).resolve().parents[2] / "models" / "default"
@@ -276,17 +275,10 @@ def test_train_eval_reads_every_quirk_file(inputs: dict) -> None:
 
 
 def _peak_rss_kb(args: list[str]) -> tuple[int, int, str]:
-    """(exit status, peak RSS in kB, stdout) of a child, from wait4's rusage."""
-    import subprocess
-
-    from .support import env
-
-    with open(os.devnull, "wb") as null:
-        proc = subprocess.Popen(SER_EDGE + args, stdout=subprocess.PIPE, stderr=null, env=env())
-        out = proc.stdout.read().decode()  # type: ignore[union-attr]
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss, out
+    """(exit status, peak RSS in kB, stdout) of a child (`support.child_rss`: a child forked straight
+    from a large pytest would report the pytest's RSS)."""
+    code, rss, out, _ = child_rss(args)
+    return code, rss, out
 
 
 def _pcm16_header(data_bytes: int) -> bytes:

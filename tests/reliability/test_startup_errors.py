@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from ser_edge.frontend.params import FeatureParams
+from ser_edge.model.bundle import manifest_digest
 
 from ..wavgen import write_wav
 from .support import SER_EDGE, run
@@ -33,6 +34,7 @@ def _bundle(tmp: Path, name: str, change_model: Callable[[bytes], bytes] = lambd
     change_manifest(manifest)
     if fix_sha:
         manifest["model"]["sha256"] = hashlib.sha256(model).hexdigest()
+        manifest["manifest_sha256"] = manifest_digest(manifest)  # consistent: the deeper checks must hold
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
