@@ -6,11 +6,12 @@ taken again after `rewind` (a new connection, or a new sink after a reload): del
 least once, and every record keeps its event's original seq and time.
 
 Bounds: at most ``max_events`` records and ``max_bytes`` bytes wait. An append that passes
-either drops the oldest waiting records, counted in `dropped`, so memory and disk stay bounded
-however long the receiver is away.
+either drops the OLDEST waiting records (taken ones included), counted in `dropped`, so memory
+and disk stay bounded however long the receiver is away; the newest event is always kept.
 
-`MemorySpool` keeps records in memory: bounded, lost at exit. `DiskSpool` (`ser_edge.sinks.spool_disk`)
-keeps them in a folder, so that they survive a restart and are delivered then.
+`MemorySpool` keeps records in memory: bounded, lost at exit (`close` logs and returns how
+many). `DiskSpool` (`ser_edge.sinks.spool_disk`) keeps them in a folder, so that they survive
+a restart and are delivered then.
 """
 
 from __future__ import annotations
@@ -135,10 +136,15 @@ class Spool:
         with self._cond:
             return self._pending - len(self._taken)
 
-    def close(self) -> None:
+    #: whether waiting records outlive the process
+    durable = False
+
+    def close(self) -> int:
+        """No more appends; the number of waiting records lost by closing (0 if kept)."""
         with self._cond:
             self.closed = True
             self._cond.notify_all()
+        return 0
 
     # ----- bookkeeping ----------------------------------------------------------------------
     def _release_done(self) -> None:
@@ -219,3 +225,13 @@ class MemorySpool(Spool):
 
     def _reset_reader(self) -> None:
         self._reader = 0
+
+    def close(self) -> int:
+        """Close; the records still waiting are lost (logged), their number returned."""
+        with self._cond:
+            lost = 0 if self.closed else self._pending
+        super().close()
+        if lost:
+            log.warning("%s spool: %d event(s) lost (the spool is in memory only; [spool] dir keeps "
+                        "them across restarts)", self.name, lost)
+        return lost
