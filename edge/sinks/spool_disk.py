@@ -31,34 +31,22 @@ the value `close` returns and logged.
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 import os
-import re
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Deque, Optional, Tuple
 
 from ser_edge.errors import ConfigError
-from .private import make_private_dirs
 from .spool import Spool
+from .spool_files import Segment, fsync_folder, open_folder, parse, payload_of, read_cursor, read_line, \
+    scan_segment, segment_paths, write_cursor
 
 log = logging.getLogger(__name__)
 
 FSYNC_POLICIES = ("always", "never")
-_SEGMENT = re.compile(r"^\d{16}\.jsonl$")
 _CURSOR_EVERY_S = 5.0
-_READ_CHUNK = 4096
-
-
-@dataclass
-class _Segment:
-    path: Path
-    size: int  # bytes
-    records: int
 
 
 class DiskSpool(Spool):
@@ -75,7 +63,7 @@ class DiskSpool(Spool):
         self.fsync = fsync == "always"
         self._segment_events = max(1, max_events // 16)
         self._segment_bytes = min(4 << 20, max(4096, max_bytes // 16))  # read whole at start: keep it small
-        self._segments: list[_Segment] = []
+        self._segments: list[Segment] = []
         self._head = 0  # offset in _segments[0] of the oldest pending record
         self._reader = (0, 0)  # (segment index, offset) of the next record to take
         self._fd: Optional[int] = None  # the last segment, open for appending
@@ -85,7 +73,7 @@ class DiskSpool(Spool):
         self._held: Deque[Tuple[int, bytes]] = deque()  # (id, line) that did not fit on the disk
         self._held_taken = 0
         self._cursor_failing = False
-        self._lock_fd = self._open_folder()
+        self._lock_fd = open_folder(self.folder)
         try:
             self._load()
         except OSError as exc:
@@ -95,25 +83,13 @@ class DiskSpool(Spool):
             log.info("%s spool %s: %d event(s) from before wait for delivery", name, self.folder, self._pending)
 
     # ----- opening --------------------------------------------------------------------------
-    def _open_folder(self) -> int:
-        try:
-            make_private_dirs(self.folder)  # the spool root and its parents: private too
-            fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise ConfigError(f"spool.dir {self.folder}: cannot use it ({exc.strerror or exc})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise ConfigError(f"spool.dir {self.folder}: in use by another ser-edge process") from None
-        return fd
-
     def _load(self) -> None:
-        done = self._read_cursor()
+        done = read_cursor(self.folder)
         last_id = done
         head: Optional[Tuple[int, int]] = None
-        for path in sorted(p for p in self.folder.iterdir() if _SEGMENT.match(p.name)):
-            segment, last_id, found = self._scan(path, done, last_id)
+        for path in segment_paths(self.folder):
+            segment, last_id, found, count, nbytes = scan_segment(path, done, last_id)
+            self._pending, self._pending_bytes = self._pending + count, self._pending_bytes + nbytes
             index = len(self._segments)
             self._segments.append(segment)
             if head is None and found is not None:
@@ -130,25 +106,6 @@ class DiskSpool(Spool):
             self._fd = os.open(self._segments[-1].path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         self._disk_pending = self._pending
 
-    def _scan(self, path: Path, done: int, last_id: int) -> Tuple[_Segment, int, Optional[int]]:
-        """Count a segment's records after ``done``; (segment, newest id, offset of the first pending)."""
-        data = path.read_bytes()
-        segment, first_pending, offset = _Segment(path, len(data), 0), None, 0
-        for line in _lines(data):
-            record_id = _parse(line)[0] if line.endswith(b"\n") else None
-            segment.records += 1
-            if record_id is not None and record_id <= last_id:
-                record_id = None  # out of order: not ours, treat as unreadable
-            if record_id is not None:
-                last_id = record_id
-            if first_pending is None and record_id is not None and record_id > done:
-                first_pending = offset
-            if first_pending is not None:
-                self._pending += 1
-                self._pending_bytes += len(line)
-            offset += len(line)
-        return segment, last_id, first_pending
-
     def _fix_torn_tail(self) -> None:
         """Cut a last line without its newline (a write cut short), so appends start clean."""
         if not self._segments:
@@ -163,15 +120,6 @@ class DiskSpool(Spool):
             self._pending -= 1 if self._pending else 0
             self._pending_bytes -= min(self._pending_bytes, len(data) - keep)
             last.size, last.records = keep, last.records - 1
-
-    def _read_cursor(self) -> int:
-        try:
-            return int((self.folder / "cursor").read_text(encoding="ascii").strip() or 0)
-        except FileNotFoundError:
-            return 0
-        except ValueError:
-            log.warning("spool %s: unreadable cursor; every record there is sent again", self.folder)
-            return 0
 
     # ----- storage --------------------------------------------------------------------------
     def _store(self, record_id: int, line: bytes) -> None:
@@ -202,7 +150,7 @@ class DiskSpool(Spool):
         last.records += 1
         return True
 
-    def _cut_back(self, segment: _Segment, exc: OSError) -> None:
+    def _cut_back(self, segment: Segment, exc: OSError) -> None:
         """A write cut short: truncate the segment to its size before it, so no torn record stays."""
         try:
             os.ftruncate(self._fd, segment.size)  # type: ignore[arg-type]
@@ -229,15 +177,15 @@ class DiskSpool(Spool):
         self._write_cursor()
         return True
 
-    def _new_segment(self, first_id: int) -> _Segment:
+    def _new_segment(self, first_id: int) -> Segment:
         path = self.folder / f"{first_id:016d}.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         if self._fd is not None:
             os.close(self._fd)
         self._fd = fd
         if self.fsync:
-            _fsync_folder(self.folder)  # the new name must survive a power cut too
-        segment = _Segment(path, 0, 0)
+            fsync_folder(self.folder)  # the new name must survive a power cut too
+        segment = Segment(path, 0, 0)
         self._segments.append(segment)
         return segment
 
@@ -245,14 +193,14 @@ class DiskSpool(Spool):
         if self._disk_taken >= self._disk_pending:  # the rest waits in memory
             record_id, line = self._held[self._held_taken]
             self._held_taken += 1
-            return record_id, _payload(record_id, line), len(line)
+            return record_id, payload_of(record_id, line), len(line)
         self._disk_taken += 1
         index, offset = self._reader
         if offset >= self._segments[index].size:
             index, offset = index + 1, 0
-        line = _read_line(self._segments[index].path, offset)
+        line = read_line(self._segments[index].path, offset)
         self._reader = (index, offset + len(line))
-        record_id, payload = _parse(line)
+        record_id, payload = parse(line)
         if record_id is None:
             log.warning("spool %s: skipped an unreadable record in %s", self.folder, self._segments[index].path.name)
         return record_id, payload, len(line)
@@ -290,16 +238,8 @@ class DiskSpool(Spool):
         self._disk_taken = self._held_taken = 0
 
     def _write_cursor(self) -> None:
-        tmp = self.folder / "cursor.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-            with open(fd, "w", encoding="ascii") as f:
-                os.fchmod(fd, 0o600)  # whatever the umask, or a tmp file left from before
-                f.write(f"{self._done_id}\n")
-                f.flush()
-                if self.fsync:
-                    os.fsync(f.fileno())
-            os.replace(tmp, self.folder / "cursor")
+            write_cursor(self.folder, self._done_id, fsync=self.fsync)
         except OSError as exc:  # only costs duplicates after a restart
             level = logging.DEBUG if self._cursor_failing else logging.WARNING
             log.log(level, "spool %s: cannot write the cursor (%s)", self.folder, exc.strerror or exc)
@@ -346,47 +286,3 @@ class DiskSpool(Spool):
             self._held.popleft()
             self._disk_pending += 1
         return len(self._held)
-
-
-def _parse(line: bytes) -> Tuple[Optional[int], str]:
-    """(id, event JSON) of a stored line, or (None, "") if it is not one of ours."""
-    try:
-        text = line.decode("utf-8")
-        data = json.loads(text)
-        if not (isinstance(data, dict) and isinstance(data.get("id"), int) and isinstance(data.get("event"), dict)):
-            return None, ""
-        start = text.index(',"event":') + len(',"event":')
-        return data["id"], text[start:text.rindex("}")]
-    except (UnicodeDecodeError, ValueError):
-        return None, ""
-
-
-def _payload(record_id: int, line: bytes) -> str:
-    """The event JSON of a line made by `record_line`."""
-    return line[len(f'{{"id":{record_id},"event":'):-2].decode("utf-8")
-
-
-def _lines(data: bytes) -> list[bytes]:
-    """The lines of ``data``, each with its newline (the last may lack it)."""
-    lines = data.split(b"\n")
-    return [line + b"\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
-
-
-def _read_line(path: Path, offset: int) -> bytes:
-    with open(path, "rb", buffering=0) as f:
-        chunks = []
-        while True:
-            chunk = os.pread(f.fileno(), _READ_CHUNK, offset + sum(map(len, chunks)))
-            end = chunk.find(b"\n")
-            if end >= 0 or not chunk:
-                chunks.append(chunk[: end + 1] if end >= 0 else chunk)
-                return b"".join(chunks)
-            chunks.append(chunk)
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -18,7 +18,7 @@ import pytest
 
 from ser_edge.sinks.spool_disk import DiskSpool
 
-from ..mosquitto import HOST, Broker, wait_until
+from ..mosquitto import HOST, Broker
 from .support import DurableSubscriber, first_seen
 
 DISK_BYTES = 64 << 10
