@@ -70,6 +70,11 @@ class BackgroundSink(BaseSink):
         self._stopping = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
+    @property
+    def owns_spool(self) -> bool:
+        """True if the spool is the sink's own (in memory, gone with the sink)."""
+        return self._own_spool
+
     def _start_worker(self, thread_name: Optional[str] = None) -> None:
         self._thread = threading.Thread(target=self._run, name=thread_name or f"ser-edge-{self.name}-sink",
                                         daemon=True)
@@ -145,9 +150,10 @@ class BackgroundSink(BaseSink):
         self._drain(deadline)
         waiting = self.spool.pending
         if waiting:
-            where = "lost with it" if self._own_spool else f"left in the {self.spool.name} spool"
-            log.warning("%s sink closed with %d event(s) undelivered after %.1f s; %s", self.name, waiting,
-                        budget, where)
+            where = "lost with it" if self._own_spool else \
+                "kept in the spool (on disk: sent at the next start)" if self.spool.durable else \
+                f"left in the {self.spool.name} spool (in memory)"
+            log.warning("%s sink closed with %d event(s) undelivered; %s", self.name, waiting, where)
         self._stopping.set()  # cuts retry back-offs and running deliveries short
         self._stop_worker(deadline)
         if self._own_spool:

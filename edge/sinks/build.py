@@ -191,9 +191,9 @@ def open_spools(s: Settings, current: Optional[Mapping[str, Spool]] = None) -> d
     return spools
 
 
-def close_spools(spools: Mapping[str, Spool]) -> None:
-    for spool in spools.values():
-        spool.close()
+def close_spools(spools: Mapping[str, Spool]) -> int:
+    """Close them; the number of waiting events that closing lost (memory spools, a full disk's)."""
+    return sum(spool.close() for spool in spools.values())
 
 
 def failures(sinks: MultiSink) -> int:

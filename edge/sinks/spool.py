@@ -75,6 +75,16 @@ class Spool:
             self._note_drop(dropped)
         return record_id
 
+    def would_drop(self, payload: str) -> int:
+        """How many waiting records an append of ``payload`` now would drop (exact for ``max_events``;
+        for ``max_bytes`` the records dropped are taken to be of average size)."""
+        with self._cond:
+            pending, nbytes = self._pending + 1, self._pending_bytes + len(record_line(self._next_id, payload))
+            average, drops = self._pending_bytes / max(1, self._pending), 0
+            while pending > self.max_events or (nbytes > self.max_bytes and pending > 1):
+                pending, nbytes, drops = pending - 1, nbytes - average, drops + 1
+            return drops
+
     def take(self, limit: int) -> list[Record]:
         """Up to ``limit`` records not taken yet, oldest first."""
         out: list[Record] = []

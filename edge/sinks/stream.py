@@ -90,7 +90,7 @@ class JsonlFileSink(BaseSink):
             return False
         return True
 
-    def close(self) -> None:
+    def close(self, timeout_s: Optional[float] = None) -> None:
         if self.closed:
             return
         super().close()
