@@ -12,6 +12,8 @@
   returns), a watchdog thread does the same: one log line, exit status 143.
 * SIGHUP asks for a reload. The handlers are installed before start-up work begins (model
   load, broker wait), so an early SIGHUP is a reload request, not death by signal (129).
+  Only the interpreter's own start and the imports before `Listener.run` (well under a second)
+  still have the default action.
 
 What a shutdown loses is counted (`ser_edge.service.losses`) and logged in one line:
 ``shutdown: N event(s) lost (...)``, with the events kept on disk for the next start.

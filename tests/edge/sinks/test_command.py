@@ -123,3 +123,19 @@ def test_a_hook_leaving_a_child_on_stderr_is_judged_by_its_own_exit_and_the_chil
     assert (stats["delivered"], stats["failed"]) == ((1, 0) if status == 0 else (0, 1))
     child = int(pid_file.read_text())
     assert wait_until(lambda: not _alive(child), 5), "the hook's background child is still running"
+
+
+def test_a_full_queue_drops_the_oldest_waiting_events_and_counts_them(factory: EventFactory, tmp_path: Path) -> None:
+    """The one overflow rule of every background sink (ser_edge.sinks.background): the newest are kept."""
+    out = tmp_path / "seqs.txt"
+    slow = "import json, sys, time\nseq = json.load(sys.stdin)['seq']\ntime.sleep(0.3)\n" \
+           f"open({str(out)!r}, 'a').write(f'{{seq}}\\n')\n"
+    sink = CommandSink(argv=[sys.executable, "-c", slow], queue_size=3, close_timeout_s=20)
+    events = [emotion(factory) for _ in range(10)]
+    for event in events:
+        sink.emit(event)
+    sink.close()
+    ran = [int(line) for line in out.read_text().split()]
+    assert ran[-3:] == [e.seq for e in events[-3:]]  # the newest three waited and ran
+    assert ran == sorted(ran)
+    assert sink.stats()["dropped"] >= 10 - 3 - 1  # one may have been running already
