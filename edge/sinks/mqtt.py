@@ -1,14 +1,8 @@
 """MQTT sink (paho-mqtt 2.x), with Home Assistant discovery and a spool, so no event is lost.
 
-Topics, for topic prefix P and device D:
-  P/D/event         every event, QoS 1, not retained
-  P/D/state         the current emotion {label, confidence, time, ...}, QoS 1, retained
-  P/D/availability  "online" on every connect, "offline" on clean close and as
-                    the retained last will, so a crash or a pulled plug shows too
-  <discovery>/sensor/<node_id>/emotion/config
-                    retained Home Assistant discovery config: a sensor whose
-                    state is the current label and whose attributes are the
-                    state document appears without any YAML.
+Topics (`ser_edge.sinks.mqtt_payloads.Topics`): P/D/event (every event, QoS 1), retained
+P/D/state (the current emotion), retained P/D/availability ("online"/"offline", also the last
+will) and Home Assistant's retained discovery config, for topic prefix P and device D.
 
 `emit` only appends the event to the sink's spool, never waiting for the network: the
 background delivery of `ser_edge.sinks.background` (bounded; when full the oldest waiting
@@ -58,10 +52,9 @@ class MqttSink(BackgroundSink):
     (or the system's CAs) and name the host, unless tls_insecure (the CA is still checked).
     keepalive_s: the broker fires the last will after ~1.5x this of silence. topic_prefix,
     device (default the host name), model (for Home Assistant's device block), discovery,
-    discovery_prefix: see the module doc. spool: where events wait (a `DiskSpool` survives
-    restarts; one passed in outlives the sink), default a `MemorySpool` of max_queued_messages
-    events. reconnect_min_s..reconnect_max_s: back-off, doubling. flush_timeout_s: how long
-    flush()/close() wait for acknowledgements. event_types: published on the event topic.
+    discovery_prefix: see the module doc. spool, max_queued_messages: as spool, queue_size of
+    `BackgroundSink`. reconnect_min_s..reconnect_max_s: back-off, doubling. flush_timeout_s: how
+    long flush()/close() wait for acknowledgements. event_types: published on the event topic.
     """
 
     def __init__(self, *, host: str = "localhost", port: int = 1883, client_id: Optional[str] = None,

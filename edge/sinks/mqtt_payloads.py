@@ -44,7 +44,18 @@ def check_topic_part(what: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class Topics:
-    """The MQTT sink's names: device, Home Assistant node id, and the topics (see ser_edge.sinks.mqtt)."""
+    """The MQTT sink's names: device, Home Assistant node id, and the topics.
+
+    Topics, for topic prefix P and device D:
+      P/D/event         every event, QoS 1, not retained
+      P/D/state         the current emotion {label, confidence, time, ...}, QoS 1, retained
+      P/D/availability  "online" on every connect, "offline" on clean close and as
+                        the retained last will, so a crash or a pulled plug shows too
+      <discovery>/sensor/<node_id>/emotion/config
+                        retained Home Assistant discovery config: a sensor whose
+                        state is the current label and whose attributes are the
+                        state document appears without any YAML.
+    """
 
     device: str
     node_id: str
