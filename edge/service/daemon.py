@@ -45,7 +45,7 @@ from ser_edge.config.settings import Settings
 from ser_edge.sinks import MultiSink
 from ser_edge.sources import ResilientSource, make_source
 from ser_edge.sinks.spool import Spool
-from .losses import at_risk, close_outputs, status_counts
+from .losses import at_risk, close_outputs, status_counts, with_counts
 from .shutdown import Stopper
 
 log = logging.getLogger(__name__)
@@ -190,8 +190,7 @@ class Listener:
         rt = self.rt
         assert rt is not None
         for event in events:
-            if isinstance(event, StatusEvent):  # its counts as of now, its own effect included
-                event = dataclasses.replace(event, extra={**event.extra, **status_counts(rt.sinks, self._spools, event)})
+            event = with_counts(event, rt.sinks, self._spools)  # a status event: its counts as it goes out
             rt.sinks.emit(event)
             if rt.clips is not None:
                 rt.clips.on_event(event)

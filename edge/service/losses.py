@@ -9,10 +9,11 @@ the final status counts every event a full spool dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Mapping, Optional
 
-from ser_edge.listen.events import Event
+from ser_edge.listen.events import Event, StatusEvent
 from ser_edge.sinks import BackgroundSink, MultiSink
 from ser_edge.sinks.build import failures
 from ser_edge.sinks.spool import Spool
@@ -36,6 +37,13 @@ def status_counts(sinks: Optional[MultiSink], spools: Mapping[str, Spool], upcom
         extra["spool_pending"] = sum(spool.pending for spool in spools.values())
         extra["spool_dropped"] = sum(spool.dropped + ahead.get(id(spool), 0) for spool in spools.values())
     return extra
+
+
+def with_counts(event: Event, sinks: MultiSink, spools: Mapping[str, Spool]) -> Event:
+    """A status event with its `status_counts` taken now (its own drops included); other events as they are."""
+    if not isinstance(event, StatusEvent):
+        return event
+    return dataclasses.replace(event, extra={**event.extra, **status_counts(sinks, spools, event)})
 
 
 def at_risk(sinks: Optional[MultiSink], spools: Mapping[str, Spool]) -> str:

@@ -123,7 +123,7 @@ class DiskSpool(Spool):
 
     # ----- storage --------------------------------------------------------------------------
     def _store(self, record_id: int, line: bytes) -> None:
-        if not self._held and (self._write(line) or self._reclaim() and self._write(line)):
+        if not self._held and (self._write(record_id, line) or self._reclaim() and self._write(record_id, line)):
             self._disk_pending += 1
             return
         if not self._held:
@@ -131,12 +131,12 @@ class DiskSpool(Spool):
                         "max_events/max_mb) until it takes them again", self.folder)
         self._held.append((record_id, line))
 
-    def _write(self, line: bytes) -> bool:
+    def _write(self, record_id: int, line: bytes) -> bool:
         """Append ``line`` to the last segment (a new one if due); False, with nothing written, if it cannot."""
         last = self._segments[-1] if self._segments else None
         try:
             if last is None or last.records >= self._segment_events or last.size >= self._segment_bytes:
-                last = self._new_segment(self._next_id)
+                last = self._new_segment(record_id)
             view = memoryview(line)
             while view:  # a regular file takes it in one write unless the disk is full
                 view = view[os.write(self._fd, view):]  # type: ignore[arg-type]
@@ -282,7 +282,7 @@ class DiskSpool(Spool):
 
     def _write_held(self) -> int:
         """At close: move the records held in memory to the disk while it takes them; how many did not fit."""
-        while self._held and (self._write(self._held[0][1]) or self._reclaim() and self._write(self._held[0][1])):
+        while self._held and (self._write(*self._held[0]) or self._reclaim() and self._write(*self._held[0])):
             self._held.popleft()
             self._disk_pending += 1
         return len(self._held)

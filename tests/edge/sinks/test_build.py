@@ -21,8 +21,9 @@ def test_every_sinks_section_has_a_builder_in_its_module() -> None:
 
 
 def test_the_sections_build_the_sinks_they_turn_on(tmp_path: Path) -> None:
-    s = load_settings(None, {("sinks", "file", "path"): str(tmp_path / "e.jsonl"), ("sinks", "log", "enabled"): True,
-                             ("sinks", "command", "argv"): ["true"], ("sinks", "webhook", "url"): "http://127.0.0.1:9/"})
+    s = load_settings(None, {("sinks", "file", "path"): str(tmp_path / "e.jsonl"),
+                             ("sinks", "log", "enabled"): True, ("sinks", "command", "argv"): ["true"],
+                             ("sinks", "webhook", "url"): "http://127.0.0.1:9/"})
     sinks = build_sinks(s.sinks, device="d", model_id="m", stdout=io.StringIO())
     try:
         assert [sink.name for sink in sinks.sinks] == ["stdout", "log", "file", "webhook", "command"]
