@@ -242,6 +242,5 @@ class MemorySpool(Spool):
             lost = 0 if self.closed else self._pending
         super().close()
         if lost:
-            log.warning("%s spool: %d event(s) lost (the spool is in memory only; [spool] dir keeps "
-                        "them across restarts)", self.name, lost)
+            log.warning("%s spool: %d event(s) lost (it is in memory only)", self.name, lost)
         return lost
