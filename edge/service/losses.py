@@ -4,7 +4,9 @@ Status events carry ``extra.sink_failures`` (events the sinks failed to deliver 
 ``extra.spool_pending`` (events waiting for MQTT/webhook) and ``extra.spool_dropped`` (events a
 full spool dropped, the oldest first). They are taken just before the status event goes out,
 after the events ahead of it in its batch, and they include the drop its own append causes, so
-the final status counts every event a full spool dropped.
+the final status counts every event a full spool dropped: the room it needs in each spool is
+made (the oldest dropped, counted) before its counts are taken, and acknowledgements arriving
+meanwhile only make more room, so its own append drops nothing more.
 """
 
 from __future__ import annotations
@@ -21,29 +23,26 @@ from ser_edge.sinks.spool import Spool
 log = logging.getLogger(__name__)
 
 
-def status_counts(sinks: Optional[MultiSink], spools: Mapping[str, Spool], upcoming: Optional[Event] = None) -> dict:
-    """sink_failures, spool_pending, spool_dropped, counting the drops ``upcoming`` is about to cause."""
-    ahead: dict[int, int] = {}  # id(spool) -> records the append of ``upcoming`` will drop
-    if upcoming is not None and sinks is not None:
-        payload = upcoming.to_json()
-        for sink in sinks.sinks:
-            spool = getattr(sink, "spool", None)
-            if isinstance(sink, BackgroundSink) and not sink.closed and sink.accepts(upcoming) and spool is not None:
-                ahead[id(spool)] = spool.would_drop(payload)
+def status_counts(sinks: Optional[MultiSink], spools: Mapping[str, Spool]) -> dict:
+    """sink_failures, spool_pending, spool_dropped as of now."""
     extra: dict = {}
     if sinks is not None:
-        extra["sink_failures"] = failures(sinks) + sum(ahead.values())
+        extra["sink_failures"] = failures(sinks)
     if spools:
         extra["spool_pending"] = sum(spool.pending for spool in spools.values())
-        extra["spool_dropped"] = sum(spool.dropped + ahead.get(id(spool), 0) for spool in spools.values())
+        extra["spool_dropped"] = sum(spool.dropped for spool in spools.values())
     return extra
 
 
 def with_counts(event: Event, sinks: MultiSink, spools: Mapping[str, Spool]) -> Event:
-    """A status event with its `status_counts` taken now (its own drops included); other events as they are."""
+    """A status event with its `status_counts` taken as it goes out, the room it needs in each
+    spool made first (so its own drops are counted); other events as they are."""
     if not isinstance(event, StatusEvent):
         return event
-    return dataclasses.replace(event, extra={**event.extra, **status_counts(sinks, spools, event)})
+    for sink in sinks.sinks:
+        if isinstance(sink, BackgroundSink):
+            sink.make_room(event)
+    return dataclasses.replace(event, extra={**event.extra, **status_counts(sinks, spools)})
 
 
 def at_risk(sinks: Optional[MultiSink], spools: Mapping[str, Spool]) -> str:

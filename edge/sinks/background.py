@@ -88,6 +88,11 @@ class BackgroundSink(BaseSink):
             self._count("dropped", self.spool.dropped - before)
         self._queued(event)
 
+    def make_room(self, event: Event) -> None:
+        """Drop (and count) now what appending ``event`` would drop (`Spool.make_room`), if it is wanted."""
+        if not self.closed and self.accepts(event):
+            self._count("dropped", self.spool.make_room(event.to_json()))
+
     def _queued(self, event: Event) -> None:
         """Called after each append (MQTT wakes its pump here)."""
 

@@ -75,15 +75,26 @@ class Spool:
             self._note_drop(dropped)
         return record_id
 
-    def would_drop(self, payload: str) -> int:
-        """How many waiting records an append of ``payload`` now would drop (exact for ``max_events``;
-        for ``max_bytes`` the records dropped are taken to be of average size)."""
+    def make_room(self, payload: str, slack: int = 32, wait_s: float = 0.2) -> int:
+        """Drop the oldest records now, as the append of ``payload`` (plus ``slack`` bytes, for
+        digits that may still change) would; the number dropped. The append that follows then
+        drops nothing: acknowledgements only make more room. Lets a status event count its own
+        effect before it is written. If the records to drop are in flight, their acknowledgements
+        get up to ``wait_s`` s to arrive first (they are then delivered, not lost)."""
         with self._cond:
-            pending, nbytes = self._pending + 1, self._pending_bytes + len(record_line(self._next_id, payload))
-            average, drops = self._pending_bytes / max(1, self._pending), 0
-            while pending > self.max_events or (nbytes > self.max_bytes and pending > 1):
-                pending, nbytes, drops = pending - 1, nbytes - average, drops + 1
-            return drops
+            nbytes, dropped = len(record_line(self._next_id, payload)) + slack, 0
+
+            def full() -> bool:
+                return bool(self._pending) and (self._pending + 1 > self.max_events
+                                                or self._pending_bytes + nbytes > self.max_bytes)
+
+            if full() and self._taken:
+                self._cond.wait_for(lambda: not full() or not self._taken, wait_s)
+            while full():
+                dropped += self._drop_oldest()
+        if dropped:
+            self._note_drop(dropped)
+        return dropped
 
     def take(self, limit: int) -> list[Record]:
         """Up to ``limit`` records not taken yet, oldest first."""
