@@ -4,12 +4,12 @@ Settings are built once at start; `Runtime` holds what they make (classifier, ev
 factory, sinks, pipeline, clip recorder). The main loop reads a block (waiting at most a
 quarter second), pushes it through the pipeline and hands the events on.
 
-Signals (handled between blocks, never inside one):
-* SIGTERM / SIGINT: finish the pipeline (a speech_end if speech is open, a final status),
-  flush and close the sinks, exit 0; bounded by the sinks' close timeouts (1 s by default).
-* SIGHUP: read the configuration file again with the same flags. Invalid: an error is logged
-  and the old configuration keeps running. Valid: only what changed is rebuilt, between two
-  blocks, so no event is lost; the audio clock continues.
+Signals (handled between blocks, never inside one; `ser_edge.service.shutdown`): SIGTERM /
+SIGINT finish the pipeline (a speech_end if speech is open, a final status), flush and close
+the sinks and exit 0, all within one shutdown budget below the unit's stop timeout; a second
+one ends the process at once. SIGHUP reads the configuration file again with the same flags:
+invalid, an error is logged and the old configuration keeps running; valid, only what changed
+is rebuilt between two blocks, so no event is lost and the audio clock continues.
 
 systemd (`ser_edge.service.sdnotify`): READY=1 once the model, sinks and source are up; RELOADING=1
 and READY=1 around a reload; STOPPING=1 at exit; STATUS= lines on source faults, emotions
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -40,13 +39,15 @@ from ser_edge.config.load import load_settings
 from ser_edge.model.load import load_classifier
 from ser_edge.errors import SerEdgeError
 from ser_edge.listen.events import EmotionEvent, Event, EventFactory, StatusEvent
-from ser_edge.sinks.build import build_sinks, close_spools, describe_event, failures, open_spools, wait_for_brokers
+from ser_edge.sinks.build import build_sinks, close_spools, describe_event, open_spools, wait_for_brokers
 from ser_edge.listen.pipeline import Pipeline
 from .sdnotify import Notifier
 from ser_edge.config.settings import Settings
 from ser_edge.sinks import MultiSink
 from ser_edge.sources import ResilientSource, make_source
 from ser_edge.sinks.spool import Spool
+from .losses import at_risk, close_outputs, status_counts, with_counts
+from .shutdown import Stopper
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class Listener:
         self.config_path, self.overrides = config_path, overrides or {}
         self.notifier = notifier or Notifier()
         self.view, self._stdout = view, stdout
-        self._stop = self._reload = False
+        self.stopper = Stopper(lambda: at_risk(self.rt.sinks if self.rt else None, self._spools))
         self._last_audio = 0.0
         self._last_ping = 0.0
         self._emotions = 0
@@ -150,25 +151,26 @@ class Listener:
     # ----- running -----------------------------------------------------------------------------
     def run(self) -> int:
         """Listen until the source ends or SIGTERM/SIGINT; return the exit status (0)."""
-        self._start()
-        assert self.rt is not None and self.source is not None
-        previous = self._install_signals()
+        self.stopper.install()  # first: a signal during start-up must not kill the process
         try:
-            self.notifier.ready(f"listening: {self.source.name}")
-            log.info("listening: %s, model %s, device %s", self.source.name, self.rt.classifier.bundle.model_id,
-                     self.rt.factory.device)
-            self._loop()
+            self._start()
+            assert self.rt is not None and self.source is not None
+            try:
+                self.notifier.ready(f"listening: {self.source.name}")
+                log.info("listening: %s, model %s, device %s", self.source.name,
+                         self.rt.classifier.bundle.model_id, self.rt.factory.device)
+                self._loop()
+            finally:
+                self._shutdown()
         finally:
-            self._shutdown()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            self.stopper.restore()
         return 0
 
     def _loop(self) -> None:
         assert self.rt is not None and self.source is not None
-        while not self._stop:
-            if self._reload:
-                self._reload = False
+        while not self.stopper.stop:
+            if self.stopper.reload:
+                self.stopper.reload = False
                 self.reload()
             block = self.source.read()
             if block is None:
@@ -187,6 +189,7 @@ class Listener:
         rt = self.rt
         assert rt is not None
         for event in events:
+            event = with_counts(event, rt.sinks, self._spools)  # a status event: its counts as it goes out
             rt.sinks.emit(event)
             if rt.clips is not None:
                 rt.clips.on_event(event)
@@ -210,18 +213,21 @@ class Listener:
             self._last_ping = now
 
     def _shutdown(self) -> None:
+        self.stopper.begin()  # the budget runs from the signal, or from here at the end of the audio
         self.notifier.stopping()
         rt = self.rt
-        if rt is not None:
-            try:
-                self._dispatch(rt.pipeline.finish())
-                if self.view is not None:
-                    self.view.update(rt.pipeline, force=True)  # the final state stays on screen
-            finally:
-                rt.sinks.close()
-                close_spools(self._spools)
-        if self.source is not None:
-            self.source.close()
+        try:
+            if rt is not None:
+                try:
+                    self._dispatch(rt.pipeline.finish())
+                    if self.view is not None:
+                        self.view.update(rt.pipeline, force=True)  # the final state stays on screen
+                finally:
+                    close_outputs(rt.sinks, self._spools, self.stopper.left())
+            if self.source is not None:
+                self.source.close()
+        finally:
+            self.stopper.finished()
 
     # ----- reloading ---------------------------------------------------------------------------
     def reload(self) -> bool:
@@ -280,29 +286,12 @@ class Listener:
         return sinks
 
     # ----- helpers -----------------------------------------------------------------------------
-    def _status_extra(self) -> dict:
-        extra: dict = {}
-        if self.rt is not None:
-            extra["sink_failures"] = failures(self.rt.sinks)
-        if self._spools:  # events waiting for MQTT/webhook, and those a full spool dropped
-            extra["spool_pending"] = sum(spool.pending for spool in self._spools.values())
-            extra["spool_dropped"] = sum(spool.dropped for spool in self._spools.values())
-        if self.source is not None:
-            extra["source_faults"] = self.source.failures
-        return extra
+    def _status_extra(self) -> dict:  # the sink and spool counts are refreshed in _dispatch
+        source = {"source_faults": self.source.failures} if self.source is not None else {}
+        return {**status_counts(self.rt.sinks if self.rt else None, self._spools), **source}
 
     def _source_changed(self, state: str) -> None:
         self.notifier.status(f"audio source {state}")
-
-    def _install_signals(self) -> dict:
-        def stop(signum: int, frame: Any) -> None:
-            self._stop = True
-
-        def reload(signum: int, frame: Any) -> None:
-            self._reload = True
-
-        handlers = {signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: reload}
-        return {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
 
 
 def _same(a: Settings, b: Settings, keys: Sequence[str]) -> bool:

@@ -4,12 +4,18 @@ The recorder keeps the last ``max_seconds`` of audio as int16 in a ring (1 MB pe
 16 kHz) and, for each emotion event (or only those below ``max_confidence``), writes the
 event's span as a 16-bit mono WAV readable by its owner only (mode 0600, folder 0700).
 Nothing else ever writes audio.
+
+Folder modes, whatever the umask: the clips folder and the parents it creates are made 0700.
+An existing folder others may use is tightened to 0700 when this process owns it (logged as
+a warning); a shared one (sticky bit, like /tmp) or one owned by another user is left alone
+with a warning, since the clips' names (time and label) show in any listing.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 import wave
 from pathlib import Path
 from typing import Optional
@@ -19,6 +25,7 @@ import numpy as np
 from ser_edge.errors import ConfigError
 from ser_edge.listen.events import EmotionEvent, Event
 from ser_edge.config.settings import ClipSettings
+from ser_edge.sinks.private import make_private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +41,13 @@ class ClipRecorder:
         self._end = int(start_sample)  # audio time (samples) just after the newest sample
         self.saved: list[Path] = []
         try:
-            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            made = make_private_dirs(self.dir)
         except OSError as exc:
             raise ConfigError(f"clips.dir {self.dir}: cannot create the folder ({exc.strerror or exc})") from None
         if not os.access(self.dir, os.W_OK):
             raise ConfigError(f"clips.dir {self.dir}: the folder is not writable")
+        if not made:
+            _tighten(self.dir)
 
     def add(self, samples: np.ndarray) -> None:
         """Append float samples in [-1, 1], shape (n,), that follow the previous ones."""
@@ -79,6 +88,21 @@ class ClipRecorder:
         if last <= first:
             return np.zeros(0, np.int16)
         return self._ring[np.arange(first, last) % self._ring.size]
+
+
+def _tighten(folder: Path) -> None:
+    """An existing clips folder others may use: chmod 0700 if it is ours and not shared, else warn."""
+    st = folder.stat()
+    mode = stat.S_IMODE(st.st_mode)
+    if not mode & 0o077:
+        return
+    if st.st_uid == os.geteuid() and not mode & stat.S_ISVTX:
+        os.chmod(folder, 0o700)
+        log.warning("clips.dir %s: was mode %04o, so others could list or remove the clips; now 0700",
+                    folder, mode)
+    else:
+        log.warning("clips.dir %s: mode %04o lets others list the clips' names (time and label); it is "
+                    "shared or not ours, so it is left as it is: use a folder of your own", folder, mode)
 
 
 def _file_name(event: EmotionEvent) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Dict, Iterable, List, Optional, Protocol, Sequence, runtime_checkable
 
 from ser_edge.errors import ConfigError
@@ -33,7 +34,8 @@ class Sink(Protocol):
         """Wait (bounded) until what was emitted is delivered; True if nothing is left pending."""
 
     def close(self) -> None:
-        """Flush, release resources; later emits are ignored."""
+        """Flush, release resources; later emits are ignored. A `BaseSink` also takes
+        ``timeout_s``, the longest it may take (the listener's shutdown budget)."""
 
 
 def check_event_types(event_types: Optional[Iterable[str]]) -> Optional[frozenset]:
@@ -96,7 +98,8 @@ class BaseSink:
     def flush(self) -> bool:
         return True
 
-    def close(self) -> None:
+    def close(self, timeout_s: Optional[float] = None) -> None:
+        """Later emits are dropped; ``timeout_s``: the longest closing may take (a background sink waits)."""
         self.closed = True
 
     def stats(self) -> Dict[str, int]:
@@ -150,9 +153,15 @@ class MultiSink:
     def flush(self) -> bool:
         return all([self._guard(sink, "flush") is not False for sink in self.sinks])
 
-    def close(self) -> None:
+    def close(self, timeout_s: Optional[float] = None) -> None:
+        """Close every sink, in order; with ``timeout_s`` they share that many seconds (each one
+        gets what the ones before it left, cut to its own close timeout)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         for sink in self.sinks:
-            self._guard(sink, "close")
+            if deadline is not None and isinstance(sink, BaseSink):
+                self._guard(sink, "close", max(0.0, deadline - time.monotonic()))
+            else:
+                self._guard(sink, "close")
 
     def stats(self) -> Dict[str, Dict[str, int]]:
         """Counters per sink name (sinks without `stats()` are left out)."""

@@ -2,31 +2,62 @@
 and the spools ([spool]) where MQTT and webhook events wait for their receiver.
 
 Any number of sinks at once: stdout (JSON lines, on by default), readable lines on stderr, a
-JSONL file, MQTT, a webhook and a command hook. The sinks themselves live in `ser_edge.sinks`;
-this module only maps settings to their constructors. Spools belong to the listener, not to
-a sink, so that a reload which rebuilds the sinks hands their waiting events on.
+JSONL file, MQTT, a webhook and a command hook. Table-driven: every section of `SinkSettings`
+names a sink, built in declaration order by ``from_settings(section, ctx)`` of the module
+``ser_edge.sinks.<name>`` (or where `BUILDERS` says), which returns the sink or None when the
+section leaves it off; a module with ``USES_SPOOL = True`` (and ``enabled(section)``) gets the
+listener's spool for it in ``ctx.spool``. So a new sink is one module in ``sinks/`` plus its
+settings section (CONTRIBUTING.md). Spools belong to the listener, not to a sink, so that a
+reload which rebuilds the sinks hands their waiting events on.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import logging
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable, Mapping, Optional
+from typing import IO, Any, Callable, Iterable, Mapping, Optional
 
 from ser_edge.errors import ConfigError
 from ser_edge.listen.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent
 from ser_edge.config.settings import Settings, SinkSettings, SpoolSettings
-from ser_edge.sinks import CommandSink, JsonlFileSink, MultiSink, StdoutSink, WebhookSink
+from ser_edge.sinks import MultiSink
 from .base import BaseSink
 from .spool import MemorySpool, Spool
 
 log = logging.getLogger(__name__)
 
-#: the sinks that deliver from a spool
-SPOOLED = ("mqtt", "webhook")
+#: where the builder of a [sinks.<name>] section is, when it is not ``from_settings`` in
+#: ``ser_edge.sinks.<name>`` ("module:function" inside ser_edge.sinks)
+BUILDERS = {"stdout": "stream:stdout_from_settings", "log": "build:log_from_settings",
+            "file": "stream:file_from_settings"}
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a sink may need besides its own section."""
+
+    device: str  # for MQTT topics
+    model_id: str  # shown in Home Assistant's device block
+    stdout: Optional[IO[str]] = None  # None: sys.stdout at each write
+    spool: Optional[Spool] = None  # the listener's spool for this sink (USES_SPOOL modules)
+    secret: Callable[[str], str] = lambda name: ""  # the password of sink ``name``, read when it is built
+
+
+def sink_names() -> tuple[str, ...]:
+    """The [sinks.*] sections, in the order their sinks are built."""
+    return tuple(f.name for f in dataclasses.fields(SinkSettings))
+
+
+def sink_module(name: str) -> tuple[Any, str]:
+    """(module, builder function name) for [sinks.<name>]."""
+    module, _, function = BUILDERS.get(name, f"{name}:from_settings").partition(":")
+    return importlib.import_module(f"ser_edge.sinks.{module}"), function
 
 
 def describe_event(event: Event) -> str:
@@ -60,6 +91,11 @@ class LogSink(BaseSink):
         stream.flush()
 
 
+def log_from_settings(s: Any, ctx: BuildContext) -> Optional[LogSink]:
+    """The sink [sinks.log] asks for, None if off."""
+    return LogSink(event_types=s.event_types) if s.enabled else None
+
+
 def build_sinks(s: SinkSettings, *, device: str, model_id: str, stdout: Optional[IO[str]] = None,
                 spools: Optional[Mapping[str, Spool]] = None) -> MultiSink:
     """A MultiSink over every enabled sink (ConfigError/DependencyError if one cannot be made).
@@ -70,39 +106,17 @@ def build_sinks(s: SinkSettings, *, device: str, model_id: str, stdout: Optional
     spools = spools or {}
     sinks = MultiSink()
     try:
-        if s.stdout.enabled:
-            sinks.add(StdoutSink(stream=stdout, event_types=s.stdout.event_types))
-        if s.log.enabled:
-            sinks.add(LogSink(event_types=s.log.event_types))
-        if s.file.path:
-            sinks.add(JsonlFileSink(path=s.file.path, event_types=s.file.event_types))
-        if s.mqtt.host:
-            sinks.add(_mqtt(s, device, model_id, spools.get("mqtt")))
-        if s.webhook.url:
-            w = s.webhook
-            sinks.add(WebhookSink(url=w.url, headers=w.headers, timeout_s=w.timeout_s, retries=w.retries,
-                                  backoff_max_s=w.backoff_max_s, close_timeout_s=w.close_timeout_s,
-                                  event_types=w.event_types, spool=spools.get("webhook")))
-        if s.command.argv:
-            c = s.command
-            sinks.add(CommandSink(argv=c.argv, timeout_s=c.timeout_s, close_timeout_s=c.close_timeout_s,
-                                  event_types=c.event_types))
+        for name in sink_names():
+            module, function = sink_module(name)
+            ctx = BuildContext(device=device, model_id=model_id, stdout=stdout, spool=spools.get(name),
+                               secret=lambda _name: mqtt_password(s))
+            sink = getattr(module, function)(getattr(s, name), ctx)
+            if sink is not None:
+                sinks.add(sink)
     except BaseException:
         sinks.close()  # do not leave threads or connections behind
         raise
     return sinks
-
-
-def _mqtt(s: SinkSettings, device: str, model_id: str, spool: Optional[Spool]) -> BaseSink:
-    from ser_edge.sinks import MqttSink  # imports paho lazily, on construction
-
-    m = s.mqtt
-    return MqttSink(host=m.host, port=m.port, client_id=m.client_id or None, username=m.username or None,
-                    password=mqtt_password(s) or None, tls=m.tls, ca_file=m.ca_file or None,
-                    cert_file=m.cert_file or None, key_file=m.key_file or None, tls_insecure=m.tls_insecure,
-                    keepalive_s=m.keepalive_s, topic_prefix=m.topic_prefix, device=device, model=model_id,
-                    discovery=m.discovery, discovery_prefix=m.discovery_prefix, flush_timeout_s=m.flush_timeout_s,
-                    reconnect_max_s=m.reconnect_max_s, event_types=m.event_types, spool=spool)
 
 
 def mqtt_password(s: SinkSettings) -> str:
@@ -141,9 +155,13 @@ def spool_dir(s: SpoolSettings, environ: Mapping[str, str] = os.environ) -> Opti
 
 
 def wanted_spools(s: Settings) -> tuple[str, ...]:
-    """The names of the enabled sinks that deliver from a spool."""
-    enabled = {"mqtt": bool(s.sinks.mqtt.host), "webhook": bool(s.sinks.webhook.url)}
-    return tuple(name for name in SPOOLED if enabled[name])
+    """The names of the enabled sinks that deliver from a spool (modules with ``USES_SPOOL``)."""
+    wanted = []
+    for name in sink_names():
+        module, _ = sink_module(name)
+        if getattr(module, "USES_SPOOL", False) and module.enabled(getattr(s.sinks, name)):
+            wanted.append(name)
+    return tuple(wanted)
 
 
 def open_spools(s: Settings, current: Optional[Mapping[str, Spool]] = None) -> dict[str, Spool]:
@@ -173,9 +191,9 @@ def open_spools(s: Settings, current: Optional[Mapping[str, Spool]] = None) -> d
     return spools
 
 
-def close_spools(spools: Mapping[str, Spool]) -> None:
-    for spool in spools.values():
-        spool.close()
+def close_spools(spools: Mapping[str, Spool]) -> int:
+    """Close them; the number of waiting events that closing lost (memory spools, a full disk's)."""
+    return sum(spool.close() for spool in spools.values())
 
 
 def failures(sinks: MultiSink) -> int:

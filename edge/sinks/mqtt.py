@@ -1,25 +1,17 @@
 """MQTT sink (paho-mqtt 2.x), with Home Assistant discovery and a spool, so no event is lost.
 
-Topics, for topic prefix P and device D:
-  P/D/event         every event, QoS 1, not retained
-  P/D/state         the current emotion {label, confidence, time, ...}, QoS 1, retained
-  P/D/availability  "online" on every connect, "offline" on clean close and as
-                    the retained last will, so a crash or a pulled plug shows too
-  <discovery>/sensor/<node_id>/emotion/config
-                    retained Home Assistant discovery config: a sensor whose
-                    state is the current label and whose attributes are the
-                    state document appears without any YAML.
-  <discovery>/sensor/<node_id>/arousal/config, .../valence/config
-                    two numeric sensors (-1..1) from the same state document.
+Topics (`ser_edge.sinks.mqtt_payloads.Topics`): P/D/event (every event, QoS 1), retained
+P/D/state (the current emotion, with its arousal and valence), retained P/D/availability
+("online"/"offline", also the last will) and Home Assistant's retained discovery configs (the
+emotion sensor and two numeric sensors, arousal and valence, -1..1), for topic prefix P and device D.
 
-`emit` only appends the event to the sink's spool (`ser_edge.sinks.spool`: bounded, in memory or
-on disk) and never waits for the network. A pump thread publishes spooled events in order,
-at most `WINDOW` unacknowledged at a time, while the broker is connected; a record leaves
-the spool when the broker's PUBACK arrives. After a reconnect, paho first re-sends what was
-in flight, and the pump goes on once those are acknowledged, so order holds. QoS 1 is
-at-least-once: a consumer may see an event twice after a connection loss; `seq` and `time`
-(kept from the original event) tell duplicates apart. With a disk spool, events the broker
-has not acknowledged at exit are sent at the next start.
+`emit` only appends the event to the sink's spool, never waiting for the network: the
+background delivery of `ser_edge.sinks.background` (bounded; when full the oldest waiting
+events are dropped, counted). Its pump publishes in order, at most `WINDOW` unacknowledged,
+while connected; a record leaves the spool on the broker's PUBACK. After a reconnect paho
+re-sends what was in flight first and the pump waits for those acks, so order holds. QoS 1 is
+at-least-once: `seq` and `time` (the original event's) tell duplicates apart. With a disk
+spool, events not acknowledged at exit are sent at the next start.
 
 A broker that refuses the credentials, or whose TLS certificate is not trusted, is reported
 in `refusal` (and retried with back-off, as any outage). paho-mqtt is imported lazily;
@@ -37,21 +29,22 @@ from typing import Any, Dict, Iterable, Optional, Set
 
 from ser_edge.errors import ConfigError
 from ser_edge.listen.events import EmotionEvent, Event
-from .spool import MemorySpool, Spool
-from .base import BaseSink
+from .background import BackgroundSink
+from .spool import Spool
 from .mqtt_client import ClientOptions, import_paho, make_client, probe_tls, refusal_of, tls_context
-from .mqtt_payloads import OFFLINE, ONLINE, callback as _callback, check_topic_part as _check_topic_part, \
-    compact as _compact, discovery_config, node_id_for, state_document
-from .mqtt_payloads import affect_discovery_configs
+from .mqtt_payloads import OFFLINE, ONLINE, affect_discovery_configs, callback as _callback, compact as _compact, \
+    discovery_config, state_document, topics_for
 
 log = logging.getLogger(__name__)
 
 QOS = 1
 #: events published and not yet acknowledged, at most (paho's own in-flight default)
 WINDOW = 20
+#: the listener keeps a spool for this sink ([spool]), in memory or on disk
+USES_SPOOL = True
 
 
-class MqttSink(BaseSink):
+class MqttSink(BackgroundSink):
     """Publish events to an MQTT broker; see the module doc for the topics.
 
     Keyword-only; times in seconds. host, port: the broker. client_id: default
@@ -60,13 +53,10 @@ class MqttSink(BaseSink):
     (or the system's CAs) and name the host, unless tls_insecure (the CA is still checked).
     keepalive_s: the broker fires the last will after ~1.5x this of silence. topic_prefix,
     device (default the host name), model (for Home Assistant's device block), discovery,
-    discovery_prefix: see the module doc. spool: where events wait (a `DiskSpool` survives
-    restarts; one passed in outlives the sink), default a `MemorySpool` of max_queued_messages
-    events. reconnect_min_s..reconnect_max_s: back-off, doubling. flush_timeout_s: how long
-    flush()/close() wait for acknowledgements. event_types: published on the event topic.
+    discovery_prefix: see the module doc. spool, max_queued_messages: as spool, queue_size of
+    `BackgroundSink`. reconnect_min_s..reconnect_max_s: back-off, doubling. flush_timeout_s: how
+    long flush()/close() wait for acknowledgements. event_types: published on the event topic.
     """
-
-    synchronous = False
 
     def __init__(self, *, host: str = "localhost", port: int = 1883, client_id: Optional[str] = None,
                  username: Optional[str] = None, password: Optional[str] = None, tls: bool = False,
@@ -78,12 +68,14 @@ class MqttSink(BaseSink):
                  flush_timeout_s: float = 5.0, event_types: Optional[Iterable[str]] = None,
                  name: str = "mqtt") -> None:
         mqtt = import_paho()
-        super().__init__(name=name, event_types=event_types)
-        self._set_topics(device or socket.gethostname(), topic_prefix, discovery_prefix)
+        super().__init__(name=name, spool=spool, queue_size=max_queued_messages, close_timeout_s=flush_timeout_s,
+                         event_types=event_types)
+        t = topics_for(device or socket.gethostname(), topic_prefix, discovery_prefix)
+        self.device, self.node_id, self.discovery_prefix = t.device, t.node_id, t.discovery_prefix
+        self.event_topic, self.state_topic, self.availability_topic, self.discovery_topic = \
+            t.event, t.state, t.availability, t.discovery
         self.discovery, self.model, self.host, self.port = discovery, model, host, port
         self.flush_timeout_s = flush_timeout_s
-        self._own_spool = spool is None
-        self.spool = spool if spool is not None else MemorySpool(max_events=max_queued_messages, name=name)
         # Guards what follows; taken before the spool's lock, never held while calling into paho.
         self._cond = threading.Condition()
         self._inflight: Dict[int, Optional[int]] = {}  # paho mid -> spool id (None: not an event)
@@ -91,7 +83,7 @@ class MqttSink(BaseSink):
         self._early_acks: Set[int] = set()  # acks that beat publish() returning
         self._ready = False  # connected and what paho re-sent is acknowledged: the pump may publish
         self._generation = 0  # bumped on every (dis)connect
-        self._stop_pump = self._closing = False
+        self._closing = False
         self._healthy = True  # False from a lost/failed connection until the next good one
         self._last_state: Optional[str] = None  # the retained state document; sent by the pump
         self._state_dirty = False  # _last_state not sent on this connection yet
@@ -102,16 +94,6 @@ class MqttSink(BaseSink):
             reconnect_min_s=reconnect_min_s, reconnect_max_s=reconnect_max_s, username=username,
             password=password, tls=tls, ca_file=ca_file, cert_file=cert_file, key_file=key_file,
             tls_insecure=tls_insecure))
-
-    def _set_topics(self, device: str, topic_prefix: str, discovery_prefix: str) -> None:
-        self.device = _check_topic_part("device", device)
-        self.node_id = node_id_for(self.device)
-        prefix = _check_topic_part("topic_prefix", topic_prefix.strip("/"))
-        self.event_topic = f"{prefix}/{self.device}/event"
-        self.state_topic = f"{prefix}/{self.device}/state"
-        self.availability_topic = f"{prefix}/{self.device}/availability"
-        self.discovery_prefix = _check_topic_part("discovery_prefix", discovery_prefix.strip("/"))
-        self.discovery_topic = f"{self.discovery_prefix}/sensor/{self.node_id}/emotion/config"
 
     def _start(self, mqtt: Any, options: ClientOptions) -> None:
         """Build the paho client, connect in the background, start the pump."""
@@ -124,8 +106,7 @@ class MqttSink(BaseSink):
             self._client.connect_async(self.host, self.port, keepalive=options.keepalive_s)
         except (ValueError, OSError) as exc:
             raise ConfigError(f"MQTT broker address {self.host}:{self.port} is not usable: {exc}") from exc
-        self._pump_thread = threading.Thread(target=self._pump, name="ser-edge-mqtt-pump", daemon=True)
-        self._pump_thread.start()
+        self._start_worker("ser-edge-mqtt-pump")
         self._client.loop_start()
         log.info("MQTT sink: broker %s:%d%s, topics %s", self.host, self.port, " (TLS)" if self._tls else "",
                  self.event_topic.rsplit("/", 1)[0] + "/...")
@@ -216,16 +197,16 @@ class MqttSink(BaseSink):
                 self._ready = True
                 self._cond.notify_all()
 
-    def _pump(self) -> None:
-        """Publish spooled events in order while connected, at most WINDOW unacknowledged."""
+    def _run(self) -> None:
+        """The pump: publish spooled events in order while connected, at most WINDOW unacknowledged."""
         def can_send() -> bool:
-            return self._stop_pump or (self._ready and (
+            return self._stopping.is_set() or (self._ready and (
                 self._state_dirty or (self._events_out < WINDOW and self.spool.unread > 0)))
 
         while True:
             with self._cond:
                 self._cond.wait_for(can_send, timeout=0.5)
-                if self._stop_pump:
+                if self._stopping.is_set():
                     return
                 room = WINDOW - self._events_out if self._ready else 0
                 state = self._last_state if self._ready and self._state_dirty else None
@@ -259,11 +240,7 @@ class MqttSink(BaseSink):
                 availability_topic=self.availability_topic).items():
             self._send(f"{self.discovery_prefix}/sensor/{self.node_id}/{object_id}/config", _compact(extra), True)
 
-    def _emit(self, event: Event) -> None:
-        before = self.spool.dropped
-        self.spool.append(event.to_json())
-        if self.spool.dropped > before:  # full: the oldest waiting events made room
-            self._count("dropped", self.spool.dropped - before)
+    def _queued(self, event: Event) -> None:
         with self._cond:
             if isinstance(event, EmotionEvent):
                 self._last_state, self._state_dirty = _compact(state_document(event)), True
@@ -275,10 +252,6 @@ class MqttSink(BaseSink):
         with self._cond:
             return self._cond.wait_for(lambda: not self._inflight and not self._state_dirty and self.spool.pending == 0,
                                        timeout=timeout)
-
-    def stats(self) -> Dict[str, int]:
-        """The counters (``dropped`` includes events the full spool dropped), plus those waiting in it."""
-        return {**super().stats(), "spooled": self.spool.pending}
 
     @property
     def connected(self) -> bool:
@@ -295,31 +268,35 @@ class MqttSink(BaseSink):
             return False
         return self.flush(max(0.0, deadline - time.monotonic()))
 
-    def close(self) -> None:
-        """Deliver what is spooled, publish "offline", disconnect cleanly; bounded by flush_timeout_s."""
-        if self.closed:
-            return
-        super().close()
+    def _drain(self, deadline: float) -> None:
+        """Deliver what is spooled, then publish "offline", until ``deadline``."""
         self._closing = True
-        deadline = time.monotonic() + self.flush_timeout_s
         if self.connected:
-            self.flush()  # events before "offline"
+            self.flush(max(0.0, deadline - time.monotonic()))  # events before "offline"
             self._send(self.availability_topic, OFFLINE, True)
-            if not self.flush(max(0.0, deadline - time.monotonic())):
-                log.warning("MQTT: %d event(s) not acknowledged at close%s", self.spool.pending, self._kept())
-        elif self.spool.pending:
-            log.warning("MQTT: closing while disconnected; %d event(s) not delivered%s", self.spool.pending,
-                        self._kept())
+            self.flush(max(0.0, deadline - time.monotonic()))
+
+    def _stop_worker(self, deadline: float) -> None:
+        """Stop the pump, disconnect cleanly."""
         with self._cond:
-            self._stop_pump = True
-            self._cond.notify_all()
+            self._cond.notify_all()  # the pump sees _stopping
         self._client.disconnect()
         self._client.loop_stop()
-        self._pump_thread.join(timeout=1.0)
-        if self._own_spool:
-            self.spool.close()
-        else:
-            self.spool.rewind()  # whoever takes over the spool sends what we had in flight
+        super()._stop_worker(max(deadline, time.monotonic() + 0.5))
 
-    def _kept(self) -> str:
-        return "" if isinstance(self.spool, MemorySpool) and self._own_spool else "; kept in the spool"
+
+def from_settings(m: Any, ctx: Any) -> Optional[MqttSink]:
+    """The sink [sinks.mqtt] asks for (`MqttSinkSettings`), None if off (see `ser_edge.sinks.build`)."""
+    if not enabled(m):
+        return None
+    return MqttSink(host=m.host, port=m.port, client_id=m.client_id or None, username=m.username or None,
+                    password=ctx.secret("mqtt") or None, tls=m.tls, ca_file=m.ca_file or None,
+                    cert_file=m.cert_file or None, key_file=m.key_file or None, tls_insecure=m.tls_insecure,
+                    keepalive_s=m.keepalive_s, topic_prefix=m.topic_prefix, device=ctx.device, model=ctx.model_id,
+                    discovery=m.discovery, discovery_prefix=m.discovery_prefix, flush_timeout_s=m.flush_timeout_s,
+                    reconnect_max_s=m.reconnect_max_s, event_types=m.event_types, spool=ctx.spool)
+
+
+def enabled(m: Any) -> bool:
+    """Whether [sinks.mqtt] turns the sink on."""
+    return bool(m.host)

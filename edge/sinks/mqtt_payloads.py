@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
 from ser_edge.errors import ConfigError
@@ -41,6 +42,42 @@ def check_topic_part(what: str, value: str) -> str:
     if not value or re.search(r"[+#\x00]", value):
         raise ConfigError(f"MQTT {what} {value!r} must be non-empty without '+', '#' or NUL")
     return value
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The MQTT sink's names: device, Home Assistant node id, and the topics.
+
+    Topics, for topic prefix P and device D:
+      P/D/event         every event, QoS 1, not retained
+      P/D/state         the current emotion {label, confidence, time, ...}, QoS 1, retained
+      P/D/availability  "online" on every connect, "offline" on clean close and as
+                        the retained last will, so a crash or a pulled plug shows too
+      <discovery>/sensor/<node_id>/emotion/config
+                        retained Home Assistant discovery config: a sensor whose
+                        state is the current label and whose attributes are the
+                        state document appears without any YAML.
+      <discovery>/sensor/<node_id>/arousal/config, .../valence/config
+                        two numeric sensors (-1..1) from the same state document.
+    """
+
+    device: str
+    node_id: str
+    event: str
+    state: str
+    availability: str
+    discovery_prefix: str
+    discovery: str
+
+
+def topics_for(device: str, topic_prefix: str, discovery_prefix: str) -> Topics:
+    """The topics for a device under these prefixes (ConfigError for a level MQTT does not allow)."""
+    device = check_topic_part("device", device)
+    node_id = node_id_for(device)
+    prefix = check_topic_part("topic_prefix", topic_prefix.strip("/"))
+    discovery = check_topic_part("discovery_prefix", discovery_prefix.strip("/"))
+    return Topics(device, node_id, f"{prefix}/{device}/event", f"{prefix}/{device}/state",
+                  f"{prefix}/{device}/availability", discovery, f"{discovery}/sensor/{node_id}/emotion/config")
 
 
 def compact(data: Any) -> str:

@@ -6,11 +6,12 @@ taken again after `rewind` (a new connection, or a new sink after a reload): del
 least once, and every record keeps its event's original seq and time.
 
 Bounds: at most ``max_events`` records and ``max_bytes`` bytes wait. An append that passes
-either drops the oldest waiting records, counted in `dropped`, so memory and disk stay bounded
-however long the receiver is away.
+either drops the OLDEST waiting records (taken ones included), counted in `dropped`, so memory
+and disk stay bounded however long the receiver is away; the newest event is always kept.
 
-`MemorySpool` keeps records in memory: bounded, lost at exit. `DiskSpool` (`ser_edge.sinks.spool_disk`)
-keeps them in a folder, so that they survive a restart and are delivered then.
+`MemorySpool` keeps records in memory: bounded, lost at exit (`close` logs and returns how
+many). `DiskSpool` (`ser_edge.sinks.spool_disk`) keeps them in a folder, so that they survive
+a restart and are delivered then.
 """
 
 from __future__ import annotations
@@ -74,6 +75,27 @@ class Spool:
             self._note_drop(dropped)
         return record_id
 
+    def make_room(self, payload: str, slack: int = 32, wait_s: float = 0.2) -> int:
+        """Drop the oldest records now, as the append of ``payload`` (plus ``slack`` bytes, for
+        digits that may still change) would; the number dropped. The append that follows then
+        drops nothing: acknowledgements only make more room. Lets a status event count its own
+        effect before it is written. If the records to drop are in flight, their acknowledgements
+        get up to ``wait_s`` s to arrive first (they are then delivered, not lost)."""
+        with self._cond:
+            nbytes, dropped = len(record_line(self._next_id, payload)) + slack, 0
+
+            def full() -> bool:
+                return bool(self._pending) and (self._pending + 1 > self.max_events
+                                                or self._pending_bytes + nbytes > self.max_bytes)
+
+            if full() and self._taken:
+                self._cond.wait_for(lambda: not full() or not self._taken, wait_s)
+            while full():
+                dropped += self._drop_oldest()
+        if dropped:
+            self._note_drop(dropped)
+        return dropped
+
     def take(self, limit: int) -> list[Record]:
         """Up to ``limit`` records not taken yet, oldest first."""
         out: list[Record] = []
@@ -135,10 +157,15 @@ class Spool:
         with self._cond:
             return self._pending - len(self._taken)
 
-    def close(self) -> None:
+    #: whether waiting records outlive the process
+    durable = False
+
+    def close(self) -> int:
+        """No more appends; the number of waiting records lost by closing (0 if kept)."""
         with self._cond:
             self.closed = True
             self._cond.notify_all()
+        return 0
 
     # ----- bookkeeping ----------------------------------------------------------------------
     def _release_done(self) -> None:
@@ -219,3 +246,12 @@ class MemorySpool(Spool):
 
     def _reset_reader(self) -> None:
         self._reader = 0
+
+    def close(self) -> int:
+        """Close; the records still waiting are lost (logged), their number returned."""
+        with self._cond:
+            lost = 0 if self.closed else self._pending
+        super().close()
+        if lost:
+            log.warning("%s spool: %d event(s) lost (it is in memory only)", self.name, lost)
+        return lost

@@ -18,40 +18,41 @@ on an SD card, and a crash of the process alone still loses nothing.
 At open, records after the cursor are waiting again, oldest first; a torn last line (a power
 cut mid-write) is cut off. Records acknowledged after the cursor was last written are sent
 again: duplicates, which seq and time tell apart.
+
+A full disk (or any write error): a record that cannot be written whole is cut back off the
+segment (ftruncate to the size before it: never a torn record), and it waits in memory
+instead, in order after those on disk; newer records join it there until the ones in memory
+have left (delivered or dropped), then the disk is tried again. When nothing on disk is
+waiting, the segments are deleted first to make room. The bounds and the overflow rule (the
+oldest dropped, counted) hold for both places together. At close, the records in memory are
+written to the disk if it has room again; those that still do not fit are lost, counted in
+the value `close` returns and logged.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 import os
-import re
 import time
-from dataclasses import dataclass
+from collections import deque
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Deque, Optional, Tuple
 
 from ser_edge.errors import ConfigError
 from .spool import Spool
+from .spool_files import Segment, fsync_folder, open_folder, parse, payload_of, read_cursor, read_line, \
+    scan_segment, segment_paths, write_cursor
 
 log = logging.getLogger(__name__)
 
 FSYNC_POLICIES = ("always", "never")
-_SEGMENT = re.compile(r"^\d{16}\.jsonl$")
 _CURSOR_EVERY_S = 5.0
-_READ_CHUNK = 4096
-
-
-@dataclass
-class _Segment:
-    path: Path
-    size: int  # bytes
-    records: int
 
 
 class DiskSpool(Spool):
-    """A `Spool` in ``folder`` (created 0700); ConfigError if it cannot be used."""
+    """A `Spool` in ``folder`` (created 0700, as are the parents it makes); ConfigError if it cannot be used."""
+
+    durable = True
 
     def __init__(self, folder: str | os.PathLike, *, max_events: int = 10_000, max_bytes: int = 20 << 20,
                  fsync: str = "always", name: str = "spool") -> None:
@@ -62,12 +63,17 @@ class DiskSpool(Spool):
         self.fsync = fsync == "always"
         self._segment_events = max(1, max_events // 16)
         self._segment_bytes = min(4 << 20, max(4096, max_bytes // 16))  # read whole at start: keep it small
-        self._segments: list[_Segment] = []
+        self._segments: list[Segment] = []
         self._head = 0  # offset in _segments[0] of the oldest pending record
         self._reader = (0, 0)  # (segment index, offset) of the next record to take
         self._fd: Optional[int] = None  # the last segment, open for appending
         self._cursor_written = (0, 0.0)  # (id, monotonic time)
-        self._lock_fd = self._open_folder()
+        self._disk_pending = 0  # waiting records on disk (they come before those held in memory)
+        self._disk_taken = 0  # of those, taken since the last rewind
+        self._held: Deque[Tuple[int, bytes]] = deque()  # (id, line) that did not fit on the disk
+        self._held_taken = 0
+        self._cursor_failing = False
+        self._lock_fd = open_folder(self.folder)
         try:
             self._load()
         except OSError as exc:
@@ -77,26 +83,13 @@ class DiskSpool(Spool):
             log.info("%s spool %s: %d event(s) from before wait for delivery", name, self.folder, self._pending)
 
     # ----- opening --------------------------------------------------------------------------
-    def _open_folder(self) -> int:
-        try:
-            self.folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the spool root: private too
-            self.folder.mkdir(mode=0o700, exist_ok=True)
-            fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise ConfigError(f"spool.dir {self.folder}: cannot use it ({exc.strerror or exc})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise ConfigError(f"spool.dir {self.folder}: in use by another ser-edge process") from None
-        return fd
-
     def _load(self) -> None:
-        done = self._read_cursor()
+        done = read_cursor(self.folder)
         last_id = done
         head: Optional[Tuple[int, int]] = None
-        for path in sorted(p for p in self.folder.iterdir() if _SEGMENT.match(p.name)):
-            segment, last_id, found = self._scan(path, done, last_id)
+        for path in segment_paths(self.folder):
+            segment, last_id, found, count, nbytes = scan_segment(path, done, last_id)
+            self._pending, self._pending_bytes = self._pending + count, self._pending_bytes + nbytes
             index = len(self._segments)
             self._segments.append(segment)
             if head is None and found is not None:
@@ -110,26 +103,8 @@ class DiskSpool(Spool):
         self._reader = (0, self._head)
         self._next_id, self._done_id = max(last_id, done) + 1, done
         if self._segments:
-            self._fd = os.open(self._segments[-1].path, os.O_WRONLY | os.O_APPEND)
-
-    def _scan(self, path: Path, done: int, last_id: int) -> Tuple[_Segment, int, Optional[int]]:
-        """Count a segment's records after ``done``; (segment, newest id, offset of the first pending)."""
-        data = path.read_bytes()
-        segment, first_pending, offset = _Segment(path, len(data), 0), None, 0
-        for line in _lines(data):
-            record_id = _parse(line)[0] if line.endswith(b"\n") else None
-            segment.records += 1
-            if record_id is not None and record_id <= last_id:
-                record_id = None  # out of order: not ours, treat as unreadable
-            if record_id is not None:
-                last_id = record_id
-            if first_pending is None and record_id is not None and record_id > done:
-                first_pending = offset
-            if first_pending is not None:
-                self._pending += 1
-                self._pending_bytes += len(line)
-            offset += len(line)
-        return segment, last_id, first_pending
+            self._fd = os.open(self._segments[-1].path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self._disk_pending = self._pending
 
     def _fix_torn_tail(self) -> None:
         """Cut a last line without its newline (a write cut short), so appends start clean."""
@@ -146,51 +121,97 @@ class DiskSpool(Spool):
             self._pending_bytes -= min(self._pending_bytes, len(data) - keep)
             last.size, last.records = keep, last.records - 1
 
-    def _read_cursor(self) -> int:
-        try:
-            return int((self.folder / "cursor").read_text(encoding="ascii").strip() or 0)
-        except FileNotFoundError:
-            return 0
-        except ValueError:
-            log.warning("spool %s: unreadable cursor; every record there is sent again", self.folder)
-            return 0
-
     # ----- storage --------------------------------------------------------------------------
     def _store(self, record_id: int, line: bytes) -> None:
+        if not self._held and (self._write(record_id, line) or self._reclaim() and self._write(record_id, line)):
+            self._disk_pending += 1
+            return
+        if not self._held:
+            log.warning("spool %s: the disk is full or failing; events wait in memory (bounded by "
+                        "max_events/max_mb) until it takes them again", self.folder)
+        self._held.append((record_id, line))
+
+    def _write(self, record_id: int, line: bytes) -> bool:
+        """Append ``line`` to the last segment (a new one if due); False, with nothing written, if it cannot."""
         last = self._segments[-1] if self._segments else None
-        if last is None or last.records >= self._segment_events or last.size >= self._segment_bytes:
-            last = self._new_segment(record_id)
-        view = memoryview(line)
-        while view:  # a regular file takes it in one write unless the disk is full
-            view = view[os.write(self._fd, view):]  # type: ignore[arg-type]
-        if self.fsync:
-            os.fdatasync(self._fd)  # type: ignore[arg-type]
+        try:
+            if last is None or last.records >= self._segment_events or last.size >= self._segment_bytes:
+                last = self._new_segment(record_id)
+            view = memoryview(line)
+            while view:  # a regular file takes it in one write unless the disk is full
+                view = view[os.write(self._fd, view):]  # type: ignore[arg-type]
+            if self.fsync:
+                os.fdatasync(self._fd)  # type: ignore[arg-type]
+        except OSError as exc:
+            if last is not None and self._fd is not None:
+                self._cut_back(last, exc)
+            return False
         last.size += len(line)
         last.records += 1
+        return True
 
-    def _new_segment(self, first_id: int) -> _Segment:
+    def _cut_back(self, segment: Segment, exc: OSError) -> None:
+        """A write cut short: truncate the segment to its size before it, so no torn record stays."""
+        try:
+            os.ftruncate(self._fd, segment.size)  # type: ignore[arg-type]
+        except OSError as again:
+            log.error("spool %s: cannot cut a short write off %s (%s after %s)", self.folder, segment.path.name,
+                      again.strerror or again, exc.strerror or exc)
+        else:
+            log.debug("spool %s: write failed (%s); cut back to %d bytes", self.folder, exc.strerror or exc,
+                      segment.size)
+
+    def _reclaim(self) -> bool:
+        """Nothing on disk waits: delete the segments to make room; True if there were any."""
+        if self._disk_pending or not self._segments:
+            return False
         if self._fd is not None:
             os.close(self._fd)
+            self._fd = None
+        for segment in self._segments:
+            try:
+                segment.path.unlink()
+            except OSError:
+                pass
+        self._segments, self._head, self._reader = [], 0, (0, 0)
+        self._write_cursor()
+        return True
+
+    def _new_segment(self, first_id: int) -> Segment:
         path = self.folder / f"{first_id:016d}.jsonl"
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd = fd
         if self.fsync:
-            _fsync_folder(self.folder)  # the new name must survive a power cut too
-        segment = _Segment(path, 0, 0)
+            fsync_folder(self.folder)  # the new name must survive a power cut too
+        segment = Segment(path, 0, 0)
         self._segments.append(segment)
         return segment
 
     def _read_next(self) -> Tuple[Optional[int], str, int]:
+        if self._disk_taken >= self._disk_pending:  # the rest waits in memory
+            record_id, line = self._held[self._held_taken]
+            self._held_taken += 1
+            return record_id, payload_of(record_id, line), len(line)
+        self._disk_taken += 1
         index, offset = self._reader
         if offset >= self._segments[index].size:
             index, offset = index + 1, 0
-        line = _read_line(self._segments[index].path, offset)
+        line = read_line(self._segments[index].path, offset)
         self._reader = (index, offset + len(line))
-        record_id, payload = _parse(line)
+        record_id, payload = parse(line)
         if record_id is None:
             log.warning("spool %s: skipped an unreadable record in %s", self.folder, self._segments[index].path.name)
         return record_id, payload, len(line)
 
     def _release_head(self, nbytes: int) -> None:
+        if not self._disk_pending:
+            self._held.popleft()
+            self._held_taken = max(0, self._held_taken - 1)
+            return
+        self._disk_pending -= 1
+        self._disk_taken = max(0, self._disk_taken - 1)
         self._drop_finished_segment()  # the record may start the next segment
         self._head += nbytes
         if not self._drop_finished_segment() and self._done_id != self._cursor_written[0] \
@@ -214,25 +235,27 @@ class DiskSpool(Spool):
 
     def _reset_reader(self) -> None:
         self._reader = (0, self._head)
+        self._disk_taken = self._held_taken = 0
 
     def _write_cursor(self) -> None:
-        tmp = self.folder / "cursor.tmp"
         try:
-            with open(tmp, "w", encoding="ascii") as f:
-                f.write(f"{self._done_id}\n")
-                if self.fsync:
-                    f.flush()
-                    os.fsync(f.fileno())
-            os.replace(tmp, self.folder / "cursor")
+            write_cursor(self.folder, self._done_id, fsync=self.fsync)
         except OSError as exc:  # only costs duplicates after a restart
-            log.warning("spool %s: cannot write the cursor (%s)", self.folder, exc.strerror or exc)
+            level = logging.DEBUG if self._cursor_failing else logging.WARNING
+            log.log(level, "spool %s: cannot write the cursor (%s)", self.folder, exc.strerror or exc)
+            self._cursor_failing = True
+        else:
+            self._cursor_failing = False
         self._cursor_written = (self._done_id, time.monotonic())
 
-    def close(self) -> None:
-        """Write the cursor, close the files (deleting them when nothing waits), release the folder."""
+    def close(self) -> int:
+        """Write what waits in memory to the disk if it fits, the cursor, close the files (deleting
+        them when nothing waits), release the folder; the number of records lost (held in memory
+        and still no room on the disk)."""
         with self._cond:
             if self.closed:
-                return
+                return 0
+            lost = self._write_held()
             self._write_cursor()
             if self._pending == 0:  # every record delivered: leave no event behind on disk
                 for segment in self._segments:
@@ -243,44 +266,23 @@ class DiskSpool(Spool):
                     os.close(fd)
             self._fd = None
         super().close()
-        if self._pending:
-            log.info("%s spool %s: %d event(s) kept for the next start", self.name, self.folder, self._pending)
+        if self._pending - lost:
+            log.info("%s spool %s: %d event(s) kept for the next start", self.name, self.folder,
+                     self._pending - lost)
+        if lost:
+            log.warning("%s spool %s: %d event(s) lost: held in memory, and the disk is still full", self.name,
+                        self.folder, lost)
+        return lost
 
+    @property
+    def held(self) -> int:
+        """Records waiting in memory because the disk would not take them."""
+        with self._cond:
+            return len(self._held)
 
-def _parse(line: bytes) -> Tuple[Optional[int], str]:
-    """(id, event JSON) of a stored line, or (None, "") if it is not one of ours."""
-    try:
-        text = line.decode("utf-8")
-        data = json.loads(text)
-        if not (isinstance(data, dict) and isinstance(data.get("id"), int) and isinstance(data.get("event"), dict)):
-            return None, ""
-        start = text.index(',"event":') + len(',"event":')
-        return data["id"], text[start:text.rindex("}")]
-    except (UnicodeDecodeError, ValueError):
-        return None, ""
-
-
-def _lines(data: bytes) -> list[bytes]:
-    """The lines of ``data``, each with its newline (the last may lack it)."""
-    lines = data.split(b"\n")
-    return [line + b"\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
-
-
-def _read_line(path: Path, offset: int) -> bytes:
-    with open(path, "rb", buffering=0) as f:
-        chunks = []
-        while True:
-            chunk = os.pread(f.fileno(), _READ_CHUNK, offset + sum(map(len, chunks)))
-            end = chunk.find(b"\n")
-            if end >= 0 or not chunk:
-                chunks.append(chunk[: end + 1] if end >= 0 else chunk)
-                return b"".join(chunks)
-            chunks.append(chunk)
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    def _write_held(self) -> int:
+        """At close: move the records held in memory to the disk while it takes them; how many did not fit."""
+        while self._held and (self._write(*self._held[0]) or self._reclaim() and self._write(*self._held[0])):
+            self._held.popleft()
+            self._disk_pending += 1
+        return len(self._held)

@@ -11,11 +11,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import IO, Iterable, Optional, Union
+from typing import IO, Any, Iterable, Optional, Union
 
 from ser_edge.errors import ConfigError
 from ser_edge.listen.events import Event
 from .base import BaseSink
+from .private import make_private_dirs, open_private
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,9 @@ class StdoutSink(BaseSink):
 class JsonlFileSink(BaseSink):
     """Appends each event as one JSON line to a file, line-buffered.
 
-    The parent folder is created if missing. The file is opened in append
-    mode only, so a restart never truncates earlier events.
+    Missing parent folders are created with mode 0700 and a new file with mode 0600, whatever
+    the umask (an existing file keeps its mode). The file is opened in append mode only, so a
+    restart never truncates earlier events.
     """
 
     def __init__(
@@ -71,8 +73,9 @@ class JsonlFileSink(BaseSink):
     @staticmethod
     def _open(path: Path) -> IO[str]:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return open(path, "a", buffering=1, encoding="utf-8")  # buffering=1: line-buffered
+            make_private_dirs(path.parent)
+            fd = open_private(path, os.O_WRONLY | os.O_APPEND)
+            return open(fd, "a", buffering=1, encoding="utf-8")  # buffering=1: line-buffered
         except OSError as exc:
             raise ConfigError(f"cannot open the event file {path} for appending: {exc.strerror or exc}") from exc
 
@@ -87,7 +90,7 @@ class JsonlFileSink(BaseSink):
             return False
         return True
 
-    def close(self) -> None:
+    def close(self, timeout_s: Optional[float] = None) -> None:
         if self.closed:
             return
         super().close()
@@ -95,3 +98,13 @@ class JsonlFileSink(BaseSink):
             self._file.close()
         except OSError as exc:
             self.record_failure(exc)
+
+
+def stdout_from_settings(s: Any, ctx: Any) -> Optional[StdoutSink]:
+    """The sink [sinks.stdout] asks for, None if off (see `ser_edge.sinks.build`)."""
+    return StdoutSink(stream=ctx.stdout, event_types=s.event_types) if s.enabled else None
+
+
+def file_from_settings(s: Any, ctx: Any) -> Optional[JsonlFileSink]:
+    """The sink [sinks.file] asks for, None if off."""
+    return JsonlFileSink(path=s.path, event_types=s.event_types) if s.path else None

@@ -1,4 +1,5 @@
-"""HTTP webhook sink: POSTs each event's JSON to a URL, in order, from a spool on a worker thread.
+"""HTTP webhook sink: POSTs each event's JSON to a URL, in order, from a spool on a worker thread
+(`ser_edge.sinks.background`: bounded; when full the oldest waiting events are dropped, counted).
 
 Uses only urllib. Connection errors, timeouts, HTTP 5xx and 429 are retried with exponential
 back-off, ``retries`` times or (-1) until delivered, while later events wait in the spool
@@ -14,11 +15,11 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from ser_edge.errors import ConfigError
+from .background import BackgroundSink, Interrupted
 from .spool import Spool
-from .spooled import Interrupted, SpooledSink
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,11 @@ class HttpStatusError(Exception):
         self.retry = retry
 
 
-class WebhookSink(SpooledSink):
+#: the listener keeps a spool for this sink ([spool]), in memory or on disk
+USES_SPOOL = True
+
+
+class WebhookSink(BackgroundSink):
     """POST events as `application/json` to `url`.
 
     Parameters (keyword-only; times in seconds):
@@ -80,6 +85,7 @@ class WebhookSink(SpooledSink):
         self._opener = urllib.request.build_opener()
         super().__init__(name=name, spool=spool, queue_size=queue_size, close_timeout_s=close_timeout_s,
                          event_types=event_types)
+        self._start_worker()
 
     def _deliver_payload(self, payload: str) -> None:
         body = payload.encode("utf-8")
@@ -112,6 +118,20 @@ class WebhookSink(SpooledSink):
             raise HttpStatusError(self.shown_url, exc.code, exc.code in _RETRY_STATUS) from None
         except socket.timeout as exc:
             raise TimeoutError(f"POST {self.shown_url} timed out after {self.timeout_s} s") from exc
+
+
+def enabled(w: Any) -> bool:
+    """Whether [sinks.webhook] (`WebhookSinkSettings`) turns the sink on."""
+    return bool(w.url)
+
+
+def from_settings(w: Any, ctx: Any) -> Optional[WebhookSink]:
+    """The sink [sinks.webhook] asks for, None if off (see `ser_edge.sinks.build`)."""
+    if not enabled(w):
+        return None
+    return WebhookSink(url=w.url, headers=w.headers, timeout_s=w.timeout_s, retries=w.retries,
+                       backoff_max_s=w.backoff_max_s, close_timeout_s=w.close_timeout_s, event_types=w.event_types,
+                       spool=ctx.spool)
 
 
 def _redacted(url: str) -> str:

@@ -226,3 +226,15 @@ def test_a_reload_keeps_spools_that_stay_in_place(tmp_path: Path) -> None:
     assert open_spools(load_settings(None, {})) == {}  # no MQTT, no webhook: no spool
     close_spools(on_disk)
     close_spools(again)
+
+
+def test_make_room_drops_now_what_the_next_append_would_and_waits_for_acks_in_flight(make) -> None:
+    spool = make(max_events=5)
+    for i in range(5):
+        spool.append(event(i))
+    assert spool.make_room(event(5)) == 1 and spool.dropped == 1
+    spool.append(event(5))
+    in_flight = spool.take(100)
+    assert spool.dropped == 1 and seqs(in_flight) == [1, 2, 3, 4, 5]
+    threading.Timer(0.05, spool.ack, args=(in_flight[0][0],)).start()  # the broker's ack is on its way
+    assert spool.make_room(event(6)) == 0 and spool.dropped == 1  # delivered, not dropped
