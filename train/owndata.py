@@ -54,15 +54,18 @@ def is_label_layout(root: Path) -> bool:
 
 
 def label_folder_clip(path: Path, root: Path, corpus: str) -> Union[Clip, Problem]:
-    """A file under a label-layout ``root``: a corpus name wins (TurEV-DB's own layout is
-    ``Angry/1157_kz_acik``); otherwise the top folder's label, speaker unknown."""
+    """A file under a label-layout ``root``: a corpus name is read as such (TurEV-DB's own
+    layout is ``Angry/1157_kz_acik``) and must agree with its folder; any other name takes
+    the top folder's label, speaker unknown."""
     parsed = parse_corpus_name(path)
+    parts = path.relative_to(root).parts
+    emotion = emotion_of_word(parts[0]) if len(parts) > 1 else None
+    if isinstance(parsed, Clip) and emotion is not None and parsed.emotion != emotion:
+        return Problem(path, f"{parsed.corpus} name says {parsed.emotion} but folder {parts[0]!r} says {emotion}")
     if parsed is not None:
         return parsed
-    parts = path.relative_to(root).parts
     if len(parts) < 2:
         return Problem(path, f"not inside a label-named folder of {root}")
-    emotion = emotion_of_word(parts[0])
     if emotion is None:  # is_label_layout said every top folder is a label
         return Problem(path, _label_error(parts[0]))
     folder = Path(*parts[1:-1]) if len(parts) > 2 else Path("")
