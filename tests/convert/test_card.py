@@ -32,3 +32,14 @@ def test_card_names_the_speaker_limit_from_the_speaker_curve(tiny_bundle):
     limits = card[card.index("## Limitations"):card.index("## Licence")]
     assert "fold 4: 45.4 % with 7 actors vs 60.6 % with 14" in limits
     assert "Too few speakers" not in render_card(tiny_bundle)
+
+
+def test_card_fold_table_from_a_cv_json():
+    from ser_convert.card import _folds_section
+
+    fold = {"name": "corpus-emovo", "test": {"speakers": ["emovo:f1", "emovo:m1"], "corpora": ["emovo"]},
+            "metrics": {"uar": 0.31, "uar4": 0.45, "macro_f1": 0.28, "arousal_bacc": 0.66, "n": 196}}
+    summary = {"corpus": {k: {"mean": v, "sd": 0.05, "n": 1} for k, v in fold["metrics"].items() if k != "n"}}
+    text = "\n".join(_folds_section({"folds": [fold], "summary": summary, "machine": "x86_64, 2 cores", "date": "2026-12-01"}))
+    assert "| corpus-emovo | emovo (2 speakers) | 31.0 % | 45.0 % | 28.0 % | 66.0 % | 196 |" in text
+    assert "- leave one corpus out (1 folds): UAR 31.0 % ± 5.0" in text
