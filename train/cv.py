@@ -108,7 +108,7 @@ def run_fold(base: TrainConfig, fold: Fold, fold_dir: Path, *, progress: bool = 
     config = dataclasses.replace(base, test_speakers=fold.test, validation_speakers=fold.validation)
     data = prepare(config, progress=progress)
     features_s = time.time() - started
-    model, history = train_model(config, data, verbose=0)
+    model, history = train_model(config, data, verbose=2 if progress else 0)  # -v: a line per epoch
     predict = lambda x: model.predict(x, batch_size=256, verbose=0)  # noqa: E731
     test = fold_metrics(predict, data)
     validation = evaluate_windows(predict, data.windows["validation"], data.clips, data.label_set)

@@ -94,7 +94,7 @@ def _make(name: str, labels: Tuple[str, ...], folds: Dict[str, str]) -> LabelSet
 _LABEL_SETS: Dict[str, LabelSet] = {
     s.name: s
     for s in (
-        # Calm is too close to neutral to learn apart from 2 corpora; boredom
+        # Calm (RAVDESS, TurEV-DB) is too close to neutral to learn apart; boredom
         # (EmoDB only) has too few clips to be a class of its own.
         _make(
             "7class",
