@@ -88,3 +88,10 @@ def plot_folds(result: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+if __name__ == "__main__":  # python -m ser_train.cv_report OUT/cv.json: the table again, e.g. for RESULTS.md
+    import json
+    import sys
+
+    print(format_table(json.loads(Path(sys.argv[1]).read_text())))
