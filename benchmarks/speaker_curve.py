@@ -1,11 +1,15 @@
-"""How accuracy on unseen speakers depends on how many speakers the model trained on.
+"""How accuracy on unseen speakers depends on how many speakers the data has: `ser-train cv` twice.
 
-    python benchmarks/speaker_curve.py [--data DIR] [--folds 1,4] [--keep 7] [--json out.json]
+    python benchmarks/speaker_curve.py [--data DIR] [--keep 10] [-o runs/speaker-curve] [cv options...]
 
-For each chosen fold of `train_folds.py` (same test and validation actors), trains the same
-recipe on only ``--keep`` of the fold's RAVDESS training actors (the first of each sex in
-actor order, odd = male first; TESS always in), and prints the held-out UAR next to the
-fold's figure with all training actors from benchmarks/folds.json.
+Runs the speaker folds of `ser-train cv` (as benchmarks/train_folds.py does) once on all
+corpora and once with the RAVDESS actors thinned to ``--keep`` (sexes even, lowest actor
+numbers kept; the others are ``--exclude-speakers``, so they neither train nor test), and
+prints the two fold means. Other arguments go to `ser-train cv` unchanged. Results in
+OUT/all/cv.json and OUT/keep-N/cv.json; both resume fold by fold.
+
+Until issue 13 this script retrained two RAVDESS folds with 7 of 14 training actors; those
+figures are kept in benchmarks/speaker_curve.json and benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -13,56 +17,41 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from ser_train.fit import TrainConfig, evaluate_windows, prepare, train_model  # noqa: E402
-from ser_train.splits import speaker_folds  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
+from train_folds import cv_args
 
 
-def kept_actors(training: list[str], keep: int) -> list[str]:
-    """``keep`` actors of ``training`` ('ravdess:NN'), sexes as even as possible (males first)."""
-    male = [a for a in training if int(a.split(":")[1]) % 2 == 1]
-    female = [a for a in training if int(a.split(":")[1]) % 2 == 0]
-    return sorted(male[: (keep + 1) // 2] + female[: keep // 2])
+def thinned(actors: list[str], keep: int) -> list[str]:
+    """The RAVDESS actors ('ravdess:NN') to exclude so that ``keep`` remain, sexes even (odd = male)."""
+    male = sorted(a for a in actors if int(a.split(":")[1]) % 2 == 1)
+    female = sorted(a for a in actors if int(a.split(":")[1]) % 2 == 0)
+    kept = male[: (keep + 1) // 2] + female[: keep // 2]
+    return sorted(a for a in actors if a not in kept)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.environ.get("SER_EDGE_DATA", "../shared/data"))
-    ap.add_argument("--folds", default="1,4", help="comma-separated fold numbers")
-    ap.add_argument("--keep", type=int, default=7, help="RAVDESS training actors to keep")
-    ap.add_argument("--cache", default=".cache/features")
-    ap.add_argument("--json", dest="json_out", default="")
-    args = ap.parse_args()
-    data = Path(args.data)
-    actors = [f"ravdess:{i:02d}" for i in range(1, 21) if (data / "ravdess" / f"Actor_{i:02d}").is_dir()]
-    folds = speaker_folds(actors, 5, seed=0)
-    full = {f["fold"]: f for f in json.loads((HERE / "folds.json").read_text())["folds"]}
-    results = []
-    for i in (int(x) for x in args.folds.split(",")):
-        test, validation = folds[i]
-        training = [a for a in actors if a not in test and a not in validation]
-        kept = kept_actors(training, args.keep)
-        config = TrainConfig(data_dirs=(str(data / "ravdess"), str(data / "tess")), test_speakers=tuple(test),
-                             validation_speakers=tuple(validation), cache_dir=args.cache,
-                             exclude_speakers=tuple(a for a in training if a not in kept))
-        started = time.time()
-        prepared = prepare(config, progress=False)
-        model, history = train_model(config, prepared, verbose=0)
-        report = evaluate_windows(lambda x: model.predict(x, batch_size=256, verbose=0),
-                                  prepared.windows["test"], prepared.clips, prepared.label_set)
-        all_uar = full.get(i, {}).get("uar")
-        results.append({"fold": i, "kept": kept, "uar": report["uar"], "accuracy": report["accuracy"],
-                        "uar_all_actors": all_uar, "n_all_actors": len(training), "seconds": round(time.time() - started)})
-        print(f"fold {i}: {len(kept)} training actors ({','.join(a.split(':')[1] for a in kept)}) UAR {report['uar']:.3f}; "
-              f"all {len(training)}: {all_uar if all_uar is None else f'{all_uar:.3f}'}", flush=True)
-        if args.json_out:
-            Path(args.json_out).write_text(json.dumps(results, indent=2))
+    ap.add_argument("--data", type=Path, default=Path(os.environ.get("SER_EDGE_DATA", "../shared/data")))
+    ap.add_argument("--keep", type=int, default=10, help="RAVDESS actors to keep in the thinned run")
+    ap.add_argument("-o", "--out", type=Path, default=Path("runs/speaker-curve"))
+    args, rest = ap.parse_known_args()
+    from ser_train.cli import main as ser_train
+
+    actors = [f"ravdess:{d.name[-2:]}" for d in sorted((args.data / "ravdess").glob("Actor_*"))]
+    runs = {"all": [], f"keep-{args.keep}": thinned(actors, args.keep)}
+    for name, excluded in runs.items():
+        extra = ["--exclude-speakers", ",".join(excluded)] if excluded else []
+        try:
+            ser_train(cv_args(args.data, str(args.out / name), [*rest, *extra]), prog_name="ser-train",
+                      standalone_mode=False)
+        except SystemExit as exc:
+            if exc.code:
+                raise
+    for name in runs:
+        s = json.loads((args.out / name / "cv.json").read_text())["summary"]["speaker"]["uar"]
+        print(f"{name}: {len(actors) - len(runs[name])} RAVDESS actors, speaker-fold UAR {s['mean']:.3f} ± {s['sd']:.3f} "
+              f"({s['n']} folds)")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Render a bundle's model card (markdown) from its manifest, so the figures are never typed by hand.
 
-    ser-convert card models/default [--folds benchmarks/folds.json] > models/MODEL_CARD.md
+    ser-convert card models/default [--folds runs/cv/cv.json] > models/MODEL_CARD.md
 """
 
 from __future__ import annotations
@@ -26,7 +26,30 @@ def _confusion_table(confusion: dict) -> list[str]:
     return lines
 
 
+def _cv_section(cv: dict) -> list[str]:
+    """The fold table of a `ser-train cv` cv.json: per fold and mean +- sd per fold kind."""
+    kinds = {"corpus": "leave one corpus out", "speaker": "speaker folds over all corpora"}
+    lines = ["### The recipe, cross-validated (`ser-train cv`)", "",
+             "The same recipe trained once per fold; test speakers (and in corpus folds the whole test corpus) "
+             "never heard in training or early stopping; float model, clip level. UAR over the classes the test "
+             "data has; UAR4 over neutral/happy/sad/angry; arousal: balanced accuracy, high = angry/happy/"
+             "fearful/surprised.", "",
+             "| fold | test | UAR | UAR4 | macro-F1 | arousal | clips |", "|---|---|---|---|---|---|---|"]
+    for f in cv["folds"]:
+        t = f["metrics"]
+        lines.append(f"| {f['name']} | {', '.join(f['test']['corpora'])} ({len(f['test']['speakers'])} speakers) | "
+                     f"{_pct(t['uar'])} | {_pct(t['uar4'])} | {_pct(t['macro_f1'])} | {_pct(t['arousal_bacc'])} | {t['n']} |")
+    lines.append("")
+    for kind, s in cv["summary"].items():
+        figures = ", ".join(f"{name} {_pct(s[key]['mean'])} ± {100 * s[key]['sd']:.1f}" for key, name in
+                            (("uar", "UAR"), ("uar4", "UAR4"), ("macro_f1", "macro-F1"), ("arousal_bacc", "arousal")))
+        lines.append(f"- {kinds.get(kind, kind)} ({s['uar']['n']} folds): {figures}")
+    return lines + ["", f"Measured on {cv.get('machine', '?')}, {cv.get('date', '')}.", ""]
+
+
 def _folds_section(folds: dict) -> list[str]:
+    if "summary" in folds:  # a cv.json of `ser-train cv`
+        return _cv_section(folds)
     rows = folds["folds"]
     uars = [r["uar"] for r in rows]
     mean = sum(uars) / len(uars)

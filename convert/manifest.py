@@ -16,21 +16,13 @@ from ser_edge import __version__
 from ser_edge.model.bundle import MANIFEST_FILE, MANIFEST_HASH, MODEL_FILE, SCHEMA_VERSION, manifest_digest
 from ser_edge.model.circumplex import FIELD as CIRCUMPLEX_FIELD, default_circumplex
 from ser_edge.frontend.params import FeatureParams
-
-#: licences of the corpora a model may be trained on; a model inherits their terms
-CORPUS_LICENCES = {
-    "ravdess": "CC BY-NC-SA 4.0 (Livingstone & Russo 2018, doi:10.1371/journal.pone.0196391)",
-    "tess": "CC BY-NC-ND 4.0 (Dupuis & Pichora-Fuller 2010, doi:10.5683/SP2/E8H2MF)",
-    "cremad": "Open Database License (ODbL) 1.0",
-    "savee": "free for research use (University of Surrey)",
-    "emodb": "free for research use (TU Berlin)",
-}
+from ser_train.licences import is_non_commercial, licence_of  # the one place corpus licences are kept
 
 
 def licence_block(corpora: list[str]) -> dict[str, Any]:
     """The data licences a model trained on ``corpora`` inherits."""
-    terms = {c: CORPUS_LICENCES.get(c, "unknown: check the corpus's own terms") for c in sorted(corpora)}
-    non_commercial = any("NC" in t or "research" in t for t in terms.values())
+    terms = {c: licence_of(c) for c in sorted(corpora)}
+    non_commercial = any(is_non_commercial(t) for t in terms.values())
     note = ("Non-commercial use only: the training data is licensed non-commercially, and so is this model."
             if non_commercial else "Check the training corpora's terms before use.")
     return {"training_data": terms, "model_use": note}

@@ -9,15 +9,13 @@ from pathlib import Path
 import click
 
 from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
-from ser_edge.frontend.params import FeatureParams
+
+from .cli_options import fit_options, speakers, train_config
 
 DATA_DIRS = click.argument("data_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 
 
-def _speakers(text: str) -> tuple[str, ...]:
-    from .splits import speaker_ids
-
-    return tuple(speaker_ids(text.split(","))) if text else ()
+_speakers = speakers
 
 
 @click.group(cls=ErrorHandlingGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,54 +59,53 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
 @main.command()
 @DATA_DIRS
 @click.option("-o", "--out", "run_dir", required=True, type=click.Path(path_type=Path), help="Run folder to write.")
-@click.option("--labels", "label_set", default="7class", show_default=True, help="Label set: 7class or 4class.")
 @click.option("--test-speakers", default="", help="Held-out speakers, e.g. 17,18,19,20 or ravdess:17 (default: none).")
 @click.option("--validation-speakers", default="15,16", show_default=True, help="Speakers for early stopping.")
-@click.option("--exclude-speakers", default="", help="Speakers left out altogether, e.g. 01,02 (default: none).")
-@click.option("--epochs", default=60, show_default=True, help="Most epochs (early stopping ends sooner).")
-@click.option("--patience", default=10, show_default=True, help="Epochs without validation improvement before stopping.")
-@click.option("--batch-size", default=64, show_default=True)
-@click.option("--learning-rate", default=1e-3, show_default=True)
-@click.option("--width", default=48, show_default=True, help="Filters in the first conv block.")
-@click.option("--depth", default=3, show_default=True, help="Conv blocks.")
-@click.option("--dropout", default=0.3, show_default=True, help="Dropout before the dense layer.")
-@click.option("--mixup", default=0.0, show_default=True, help="Mixup Beta alpha (0 = off).")
-@click.option("--copies", default=None, type=int, help="Augmented copies per training clip (default from the augment config).")
-@click.option("--no-augment", is_flag=True, help="Train on clean clips without SpecAugment masks.")
-@click.option("--augment", "augment_file", type=click.Path(path_type=Path, exists=True),
-              help="JSON of augmentation settings to override (e.g. {\"pitch_p\": 0}); see train/augment.py.")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--cache", "cache_dir", default=".cache/features", show_default=True, type=click.Path(path_type=Path))
-@click.option("--params", "params_file", type=click.Path(path_type=Path, exists=True), help="JSON of feature parameters to override.")
+@fit_options
 @verbosity_options
-def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, exclude_speakers, epochs, patience, batch_size,
-        learning_rate, width, depth, dropout, mixup, copies, no_augment, augment_file, seed, cache_dir, params_file, verbose, quiet) -> None:
+def fit(data_dirs, run_dir, test_speakers, validation_speakers, verbose, quiet, **options) -> None:
     """Train a compact Conv1D on DATA_DIRS and write a run folder with metrics and plots."""
-    from .augment import AugmentConfig
-    from .fit import TrainConfig, fit as run_fit
-    from .model import ModelConfig
+    from .fit import fit as run_fit
 
     setup_logging(verbose + 1, quiet)
-    params = FeatureParams()
-    if params_file:
-        params = FeatureParams.from_dict({**params.to_dict(), **json.loads(params_file.read_text())}, source=str(params_file))
-    augment = AugmentConfig.off() if no_augment else AugmentConfig.default()
-    if augment_file:
-        augment = AugmentConfig.from_dict({**augment.to_dict(), **json.loads(augment_file.read_text())}, source=str(augment_file))
-    if copies is not None:
-        augment = augment.replace(copies=copies)
-    config = TrainConfig(
-        data_dirs=tuple(str(d) for d in data_dirs), label_set=label_set, test_speakers=_speakers(test_speakers),
-        validation_speakers=_speakers(validation_speakers), exclude_speakers=_speakers(exclude_speakers), epochs=epochs, patience=patience, batch_size=batch_size,
-        learning_rate=learning_rate, seed=seed, mixup=mixup, cache_dir=str(cache_dir), params=params,
-        model=ModelConfig(width=width, depth=depth, dropout=dropout), augment=augment,
-    )
+    config = train_config(data_dirs, options, test_speakers=_speakers(test_speakers),
+                          validation_speakers=_speakers(validation_speakers))
     metrics = run_fit(config, run_dir, progress=not quiet, verbose=0 if quiet else 2)
     for part in ("validation", "test"):
         if metrics.get(part):
             m = metrics[part]
             click.echo(f"{part} speakers: {m['n']} clips, accuracy {m['accuracy']:.3f}, UAR {m['uar']:.3f}, macro-F1 {m['macro_f1']:.3f}")
     click.echo(f"run written to {run_dir} ({metrics['epochs_run']} epochs, {metrics['train_seconds']:.0f} s)")
+
+
+@main.command()
+@DATA_DIRS
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder for the folds' runs and results; rerun with the same command to resume.")
+@click.option("--folds", "kind", type=click.Choice(["corpus", "speaker", "both"]), default="corpus", show_default=True,
+              help="corpus: leave one corpus out; speaker: k speaker folds over all corpora.")
+@click.option("-k", "--k", "k", default=5, show_default=True, help="Number of speaker folds.")
+@click.option("--only", default="", help="Run only these folds, e.g. corpus-emovo,speaker-0 (default: all).")
+@fit_options
+@verbosity_options
+def cv(data_dirs, out_dir, kind, k, only, verbose, quiet, **options) -> None:
+    """Cross-validate the fit recipe (every fit option applies to every fold); resumes fold by fold."""
+    from .cv import plan, run_cv
+    from .cv_report import format_table
+    from ser_edge.errors import ConfigError
+
+    setup_logging(verbose, quiet)
+    base = train_config(data_dirs, options)
+    folds = plan(base, ["corpus", "speaker"] if kind == "both" else [kind], k=k)
+    if only:
+        wanted = [x.strip() for x in only.split(",") if x.strip()]
+        unknown = sorted(set(wanted) - {f.name for f in folds})
+        if unknown:
+            raise ConfigError(f"--only: no fold {', '.join(unknown)}; folds: {', '.join(f.name for f in folds)}")
+        folds = [f for f in folds if f.name in wanted]
+    result = run_cv(base, folds, out_dir, echo=click.echo, progress=not quiet and verbose > 0)
+    click.echo("\n" + format_table(result))
+    click.echo(f"results in {out_dir / 'cv.json'} and {out_dir / 'cv.png'}")
 
 
 @main.command(name="eval")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -36,14 +36,17 @@ def build_windows(
     *,
     variants: Sequence[str] = ("clean",),
     min_voiced: float = 0.5,
+    numbers: Optional[Sequence[int]] = None,
 ) -> WindowSet:
     """Voiced windows of every clip (and variant) whose emotion is in the label set.
 
-    ``clip`` numbers index into ``clips``, so window scores can be pooled per clip.
-    Clips without features (unreadable files) are simply absent.
+    ``clip`` numbers are ``numbers[k]`` for ``clips[k]`` (default: k), so window scores
+    can be pooled per clip and traced back to it: pass the clips' positions in the
+    list the caller will look them up in. Clips without features (unreadable files)
+    are simply absent.
     """
     xs, ys, ids = [], [], []
-    for number, clip in enumerate(clips):
+    for number, clip in zip(range(len(clips)) if numbers is None else numbers, clips):
         label = label_set.index_of(clip.emotion)
         if label is None:
             continue

@@ -80,7 +80,8 @@ def evaluate(model_path: Path, data_dirs: Sequence[Path], *, speakers: Sequence[
         predicted.append(int(np.argmax(scores)))
     result = report(np.array(truth, dtype=int), np.array(predicted, dtype=int), label_set.labels)
     result.update(model=str(model_path), runtime="tflite-int8" if is_bundle else "keras-float",
-                  left_out_of_label_set=left_out, skipped=skipped)
+                  left_out_of_label_set=left_out, skipped=skipped,
+                  without_speaker=sum(1 for c in clips if not c.speaker_known))
     return result
 
 
@@ -103,6 +104,9 @@ def format_report(result: dict) -> str:
              "", "confusion (rows true, columns predicted):",
              " " * width + " ".join(f"{x[:5]:>5}" for x in labels)]
     lines += [f"{lab:<{width}}" + " ".join(f"{v:>5}" for v in row) for lab, row in zip(labels, matrix)]
+    if result.get("without_speaker"):
+        lines += ["", f"{result['without_speaker']} clips have no speaker (own data without a speaker column): each "
+                      "folder counts as one speaker (ids like name:[folder]); nothing here proves speaker independence"]
     if result["skipped"]:
         lines += ["", f"skipped {len(result['skipped'])} file(s):"] + [f"  {s['path']}: {s['reason']}" for s in result["skipped"]]
     return "\n".join(lines)

@@ -117,12 +117,15 @@ def prepare(config: TrainConfig, *, progress: bool = True) -> Prepared:
                                seed=config.seed, workers=config.workers, progress=progress)
         features.update(augmented)
     skipped += [(str(p), reason) for p, reason in failed]
+    # window clip numbers are positions in ``clips`` (Prepared.clips), whatever the part
+    at = {k: [i for i, c in enumerate(clips) if split.part_of(c) == k] for k in parts}
     windows = {
-        "train": build_windows(parts["train"], features, label_set, config.params, variants=["clean", *variants]),
+        "train": build_windows(parts["train"], features, label_set, config.params, variants=["clean", *variants],
+                               numbers=at["train"]),
         # what the device hears: quantization is calibrated on these, not on augmented copies
-        "train_clean": build_windows(parts["train"], features, label_set, config.params),
-        "validation": build_windows(parts["validation"], features, label_set, config.params),
-        "test": build_windows(parts["test"], features, label_set, config.params),
+        "train_clean": build_windows(parts["train"], features, label_set, config.params, numbers=at["train"]),
+        "validation": build_windows(parts["validation"], features, label_set, config.params, numbers=at["validation"]),
+        "test": build_windows(parts["test"], features, label_set, config.params, numbers=at["test"]),
     }
     return Prepared(clips=clips, split=split, label_set=label_set, windows=windows, skipped=skipped)
 
@@ -169,7 +172,7 @@ def window_weights(windows: WindowSet, data: Prepared, n_classes: int, balance: 
     by_class = class_weights(windows.y, n_classes)
     w = np.array([by_class[int(y)] for y in windows.y])
     if balance == "class+speaker":
-        speakers = np.array([data.clips[i].speaker for i in windows.clip])
+        speakers = np.array([data.clips[i].balance_key for i in windows.clip])  # own data: a file without speaker is one
         names, inverse, counts = np.unique(speakers, return_inverse=True, return_counts=True)
         w = w * (len(speakers) / (len(names) * counts))[inverse]
     elif balance != "class":

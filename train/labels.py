@@ -94,7 +94,7 @@ def _make(name: str, labels: Tuple[str, ...], folds: Dict[str, str]) -> LabelSet
 _LABEL_SETS: Dict[str, LabelSet] = {
     s.name: s
     for s in (
-        # Calm is too close to neutral to learn apart from 2 corpora; boredom
+        # Calm (RAVDESS, TurEV-DB) is too close to neutral to learn apart; boredom
         # (EmoDB only) has too few clips to be a class of its own.
         _make(
             "7class",
@@ -122,3 +122,37 @@ def get_label_set(name: str = DEFAULT_LABEL_SET) -> LabelSet:
         raise ConfigError(
             f"unknown label set {name!r}; allowed: {', '.join(label_set_names())}"
         ) from None
+
+
+# --- label words of own data (CSV ``label`` column, label-named folders) --------------
+
+_ALIAS_WORDS: Dict[str, Tuple[str, ...]] = {
+    # canonical emotion: English words, then the corpora's own words and codes
+    # (CREMA-D, EMOVO Italian, TurEV-DB Turkish, EmoDB German, TESS, SAVEE two-letter).
+    "neutral": ("neutral", "neu", "neutro", "notr", "nötr"),
+    "calm": ("calm", "calmness", "sakin", "sk"),
+    "happy": ("happy", "happiness", "joy", "joyful", "hap", "gioia", "gio", "mutlu", "mt", "freude"),
+    "sad": ("sad", "sadness", "sa", "tristezza", "tri", "triste", "huzunlu", "hüzünlü", "hl", "trauer"),
+    "angry": ("angry", "anger", "ang", "rabbia", "rab", "kizgin", "kızgın", "kz", "wut", "ärger"),
+    "fearful": ("fearful", "fear", "fea", "afraid", "paura", "pau", "angst"),
+    "disgust": ("disgust", "disgusted", "dis", "disgusto", "ekel"),
+    "surprised": ("surprised", "surprise", "sur", "su", "ps", "pleasant surprise", "pleasant surprised",
+                  "pleasantly surprised", "sorpresa", "sor", "überraschung"),
+    "boredom": ("boredom", "bored", "langeweile"),
+}
+
+
+def _normal(word: str) -> str:
+    """Case-insensitive, and ``_``/``-``/runs of spaces all read as one space."""
+    return " ".join(word.casefold().replace("_", " ").replace("-", " ").split())
+
+
+#: Label word (normalised by `_normal`) -> canonical emotion. One-letter corpus codes
+#: (SAVEE ``a`` anger, EmoDB ``A`` Angst = fear...) are ambiguous and deliberately absent.
+ALIASES: Mapping[str, str] = MappingProxyType(
+    {_normal(w): emotion for emotion, words in _ALIAS_WORDS.items() for w in words})
+
+
+def emotion_of_word(word: str) -> Optional[str]:
+    """The canonical emotion a label word names (``"Anger"``, ``"pleasant_surprise"``, ``"rab"``), or None."""
+    return ALIASES.get(_normal(word))

@@ -47,3 +47,28 @@ def aggregate_clip_scores(window_scores: np.ndarray, clip_ids: np.ndarray) -> tu
     np.add.at(sums, inverse, window_scores)
     counts = np.bincount(inverse, minlength=len(ids))[:, None]
     return ids, sums / counts
+
+
+#: Labels counted as high arousal in the binary arousal figure; every other label is low.
+HIGH_AROUSAL = ("angry", "happy", "fearful", "surprised")
+FOUR_CLASSES = ("neutral", "happy", "sad", "angry")
+
+
+def restricted_report(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str], subset: Sequence[str]) -> dict:
+    """`report` over the clips whose true label is in ``subset``, predicting the best-scoring
+    label of ``subset`` (scores (clips, len(labels)) restricted to those columns)."""
+    columns = [labels.index(x) for x in subset if x in labels]
+    names = [labels[c] for c in columns]
+    keep = np.isin(np.asarray(y_true, int), columns)
+    remap = {c: i for i, c in enumerate(columns)}
+    truth = np.array([remap[int(t)] for t in np.asarray(y_true)[keep]], dtype=int)
+    predicted = np.asarray(scores)[keep][:, columns].argmax(axis=1) if keep.any() else np.zeros(0, int)
+    return report(truth, predicted, names)
+
+
+def arousal_balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> float:
+    """Mean of high- and low-arousal recall (high = `HIGH_AROUSAL`), over the sides the truth has."""
+    high = np.array([label in HIGH_AROUSAL for label in labels])
+    t, p = high[np.asarray(y_true, int)], high[np.asarray(y_pred, int)]
+    recalls = [float((p[t == side] == side).mean()) for side in (True, False) if (t == side).any()]
+    return float(np.mean(recalls)) if recalls else 0.0

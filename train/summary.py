@@ -35,12 +35,27 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> List[str]
             for row in cells]
 
 
+def _corpus_order(corpus: str) -> tuple:
+    """Known corpora in `CORPORA` order, then own data by name."""
+    return (CORPORA.index(corpus), "") if corpus in CORPORA else (len(CORPORA), corpus)
+
+
+def _merged(clips: Sequence[Clip], label_set: LabelSet) -> List[str]:
+    """A line per emotion folded into another label (``calm`` -> ``neutral``), naming the corpora that have it."""
+    lines = []
+    for emotion in (e for e in label_set.mapping if label_set.mapping[e] not in (None, e)):
+        corpora = sorted({c.corpus for c in clips if c.emotion == emotion}, key=_corpus_order)
+        if corpora:
+            lines.append(f"{emotion} ({', '.join(corpora)}) counts as {label_set.mapping[emotion]} in {label_set.name}")
+    return [""] + lines if lines else []
+
+
 def format_summary(index: IndexResult, label_set: Optional[LabelSet] = None) -> str:
     """A plain-text report: clips by corpus, by label (after ``label_set``) and
     by speaker, clips left out as outside the set, and the problem files."""
     label_set = label_set or get_label_set()
     counts = count_clips(index.clips, label_set)
-    corpora = [c for c in CORPORA if counts["corpus"][c]]
+    corpora = sorted(counts["corpus"], key=_corpus_order)
     speakers = Counter(s.split(":")[0] for s in counts["speaker"])
     left_out = sum(counts["left_out"].values())
     lines = [f"{len(index.clips)} clips, {len(index.problems)} problem files, {len(index.ignored)} other files ignored",
@@ -53,8 +68,13 @@ def format_summary(index: IndexResult, label_set: Optional[LabelSet] = None) -> 
     rows += [[f"{e} (left out)", *(counts["corpus_left_out"][(c, e)] for c in corpora), counts["left_out"][e]]
              for e in label_set.excluded() if counts["left_out"][e]]
     lines += ["", *_table([f"label ({label_set.name})", *corpora, "total"], rows)]
-    by_corpus = sorted(counts["speaker"].items(), key=lambda kv: (CORPORA.index(kv[0].split(":")[0]), kv[0]))
+    lines += _merged(index.clips, label_set)
+    by_corpus = sorted(counts["speaker"].items(), key=lambda kv: (_corpus_order(kv[0].split(":")[0]), kv[0]))
     lines += ["", *_table(["speaker", "clips"], by_corpus)]
+    unknown = sum(1 for c in index.clips if not c.speaker_known)
+    if unknown:
+        lines += ["", f"{unknown} clips have no speaker: for balancing each file counts as one speaker; "
+                      "for splits each folder ([...] above) is one speaker"]
     if index.problems:
         lines += ["", f"problem files ({len(index.problems)}):"]
         lines += [f"  {p.path}: {p.reason}" for p in index.problems]

@@ -43,3 +43,14 @@ def test_ser_convert_card_prints_the_card_and_run_dirs_still_go_to_the_conversio
     assert result.exit_code == 0 and result.output == render_card(tiny_bundle)
     result = CliRunner().invoke(main, [str(tmp_path / "no-run"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2 and "RUN_DIR" in result.output and "does not exist" in result.output
+
+
+def test_card_fold_table_from_a_cv_json():
+    from ser_convert.card import _folds_section
+
+    fold = {"name": "corpus-emovo", "test": {"speakers": ["emovo:f1", "emovo:m1"], "corpora": ["emovo"]},
+            "metrics": {"uar": 0.31, "uar4": 0.45, "macro_f1": 0.28, "arousal_bacc": 0.66, "n": 196}}
+    summary = {"corpus": {k: {"mean": v, "sd": 0.05, "n": 1} for k, v in fold["metrics"].items() if k != "n"}}
+    text = "\n".join(_folds_section({"folds": [fold], "summary": summary, "machine": "x86_64, 2 cores", "date": "2026-12-01"}))
+    assert "| corpus-emovo | emovo (2 speakers) | 31.0 % | 45.0 % | 28.0 % | 66.0 % | 196 |" in text
+    assert "- leave one corpus out (1 folds): UAR 31.0 % ± 5.0" in text

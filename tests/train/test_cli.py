@@ -59,3 +59,16 @@ def test_eval_of_a_missing_model_is_one_line(tmp_path, tiny_data):
     proc = _cli("eval", str(tmp_path), str(tiny_data))
     assert proc.returncode == 78
     assert proc.stderr.strip().count("\n") == 0 and "not a ser-train run folder" in proc.stderr
+
+
+def test_eval_on_own_csv_says_its_clips_have_no_speaker(tiny_run, tiny_data, tmp_path):
+    from ser_train.evaluate import format_report
+
+    words = {"05": "Anger", "03": "joy", "04": "sadness"}
+    clips = sorted(p for p in (tiny_data / "Actor_04").iterdir() if p.name.split("-")[2] in words)
+    rows = [f"{p.resolve()},{words[p.name.split('-')[2]]}" for p in clips] + ["gone.wav,anger"]
+    (tmp_path / "mine.csv").write_text("path,label\n" + "\n".join(rows) + "\n")
+    result = evaluate(tiny_run, [tmp_path / "mine.csv"])
+    assert result["n"] == len(clips) == result["without_speaker"] == 12
+    assert result["skipped"] == [{"path": str(tmp_path / "gone.wav"), "reason": "mine.csv line 14: file not found"}]
+    assert f"{len(clips)} clips have no speaker" in format_report(result)

@@ -170,6 +170,58 @@ def test_emodb_bad_names_are_reported(name, reason):
     assert reason in problem(name)
 
 
+@pytest.mark.parametrize("name, expected", [
+    ("emovo/f1/dis-f1-b1.flac", ("emovo", "emovo:f1", "disgust", None)),
+    ("emovo/f2/gio-f2-n5.flac", ("emovo", "emovo:f2", "happy", None)),
+    ("emovo/f3/neu-f3-d2.flac", ("emovo", "emovo:f3", "neutral", None)),
+    ("emovo/m1/pau-m1-l4.flac", ("emovo", "emovo:m1", "fearful", None)),
+    ("emovo/m2/rab-m2-b3.wav", ("emovo", "emovo:m2", "angry", None)),
+    ("emovo/m3/sor-m3-l1.flac", ("emovo", "emovo:m3", "surprised", None)),
+    ("tri-m3-n1.WAV", ("emovo", "emovo:m3", "sad", None)),
+    ("emovo_dis-f1-b1.wav", ("emovo", "emovo:f1", "disgust", None)),
+])
+def test_emovo(name, expected):
+    assert fields(name) == expected
+    assert clip(name).clip_id == Path(name).stem.removeprefix("emovo_").lower()
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("dis-f4-b1.flac", "matches no known corpus"),
+    ("abc-f1-b1.flac", "unknown emotion code 'abc'"),
+    ("dis-f1-b4.flac", "unknown sentence 'b4'"),
+    ("neu-m1-n6.flac", "unknown sentence 'n6'"),
+])
+def test_emovo_bad_names_are_reported(name, reason):
+    assert reason in problem(name)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("turev/Angry/1157_kz_acik.flac", ("turev", "turev:1157", "angry", None)),
+    ("turev/Calm/1234_sk_algi.flac", ("turev", "turev:1234", "calm", None)),
+    ("turev/Happy/1358_mt_beste.flac", ("turev", "turev:1358", "happy", None)),
+    ("turev/Sad/7895_hl_ogul1.flac", ("turev", "turev:7895", "sad", None)),
+    ("turev/sad/1984_HL_bugu.wav", ("turev", "turev:1984", "sad", None)),
+    ("elsewhere/6783_kz_acik.flac", ("turev", "turev:6783", "angry", None)),  # no emotion folder: name alone
+])
+def test_turev(name, expected):
+    assert fields(name) == expected
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("turev/Calm/1157_kz_acik.flac", "name says angry (kz) but folder 'Calm' says calm"),
+    ("turev/Happy/1234_hl_algi.flac", "name says sad (hl) but folder 'Happy' says happy"),
+    ("turev/Angry/1157_xx_acik.flac", "unknown emotion code 'xx'"),
+])
+def test_turev_misfiled_clips_and_bad_codes_are_reported(name, reason):
+    assert reason in problem(name)
+
+
+def test_turev_calm_folds_into_neutral_like_ravdess_calm():
+    calm = clip("turev/Calm/1234_sk_algi.flac")
+    assert calm.emotion == "calm"
+    assert get_label_set("7class").label_of(calm.emotion) == get_label_set("4class").label_of(calm.emotion) == "neutral"
+
+
 def test_clips_map_through_label_sets():
     seven, four = get_label_set("7class"), get_label_set("4class")
     calm, ps, bored = clip("03-01-02-01-01-02-01.flac"), clip("OAF_bite_ps.flac"), clip("12b10Ld.wav")
@@ -227,7 +279,8 @@ def test_index_walks_sorted_and_reports_without_stopping(tmp_path):
     assert [(p.path.name, p.reason.split(":")[0]) for p in index.problems] == [
         ("03-02-01-01-01-01-01.wav", "ravdess name '03-02-01-01-01-01-01'"),
         ("hello.wav", "name matches no known corpus (expected e.g. RAVDESS 03-01-05-01-01-01-01, TESS OAF_back_angry, "
-                      "CREMA-D 1001_DFA_ANG_XX, SAVEE DC_a01 or DC/a01, EmoDB 03a01Fa)")]
+                      "EMOVO dis-f1-b1, TurEV-DB 1157_kz_acik, CREMA-D 1001_DFA_ANG_XX, SAVEE DC_a01 or DC/a01, "
+                      "EmoDB 03a01Fa)")]
     assert sorted(p.name for p in index.ignored) == [".DS_Store", "._OAF_back_angry.wav", "a01.m4a", "notes.txt"]
     assert index == index_folders(tmp_path)  # deterministic
 
@@ -337,10 +390,28 @@ def test_real_data_root_counts_quirk_copies_once(data_dir):
     # The 3 TESS quirks are the clips missing from tess/ (2797 + 3 = 2800); the
     # 5 RAVDESS quirks are stereo originals of clips already in ravdess/.
     index = index_folders(data_dir)
-    assert Counter(c.corpus for c in index.clips) == Counter(ravdess=1200, tess=2800)
+    assert Counter(c.corpus for c in index.clips) == Counter(ravdess=1200, tess=2800, emovo=588, turev=1735)
     assert sorted(p.path.parent.name for p in index.problems) == ["quirks"] * 5
     assert all(p.reason.startswith("another copy of ravdess") for p in index.problems)
     assert [p.name for p in index.ignored] == ["README.md"]
     summary = format_summary(index)
-    assert "4000 clips, 5 problem files, 1 other files ignored" in summary
+    assert "6323 clips, 5 problem files, 1 other files ignored" in summary
     assert ["tess:OAF", "1400"] in [line.split() for line in summary.splitlines()]
+    assert "calm (ravdess, turev) counts as neutral in 7class" in summary
+
+
+@pytest.mark.data
+def test_real_emovo_and_turev(data_dir):
+    index = index_folders([data_dir / "emovo", data_dir / "turev"])
+    assert index.problems == () and index.ignored == ()
+    counts = count_clips(index.clips)
+    assert counts["speaker"] == Counter({**{f"emovo:{s}": 98 for s in ("f1", "f2", "f3", "m1", "m2", "m3")},
+                                         "turev:1157": 150, "turev:1234": 328, "turev:1358": 328, "turev:1984": 328,
+                                         "turev:6783": 328, "turev:7895": 273})
+    emovo = Counter(c.emotion for c in index.clips if c.corpus == "emovo")
+    assert emovo == Counter({e: 84 for e in ("disgust", "happy", "neutral", "fearful", "angry", "surprised", "sad")})
+    turev = Counter(c.emotion for c in index.clips if c.corpus == "turev")
+    assert turev == Counter(angry=487, calm=408, happy=357, sad=483)
+    # 1157 has no calm or happy clips (data README)
+    assert {c.emotion for c in index.clips if c.speaker == "turev:1157"} == {"angry", "sad"}
+    assert counts["label"]["neutral"] == 84 + 408  # TurEV calm joins neutral, as RAVDESS calm does
