@@ -21,9 +21,11 @@ FRONT_END_VERSION = 1
 
 WINDOWS = ("hamming", "hann", "rect")
 FILTERBANKS = ("continuous", "fft_bins")
-NORMALISATIONS = ("window_cmvn", "window_mean", "none")
+NORMALISATIONS = ("window_cmvn", "window_mean", "none", "speaker_cmvn")
+#: constants of the speaker (adaptive) normalisation; written only when they matter (see `to_dict`)
+ADAPT_FIELDS = ("adapt_time_constant_s", "adapt_prior_s")
 #: fields that act on classification windows, not on MFCC frames
-WINDOW_FIELDS = ("window_ms", "window_hop_ms", "normalisation")
+WINDOW_FIELDS = ("window_ms", "window_hop_ms", "normalisation", *ADAPT_FIELDS)
 
 
 def _doc(text: str, **kwargs: Any) -> Any:
@@ -62,9 +64,15 @@ class FeatureParams:
     window_hop_ms: float = _doc("hop between classification windows, ms", default=500.0)
     normalisation: str = _doc(
         "per-window normalisation of the MFCC matrix before the model: 'window_cmvn' (zero mean, "
-        "unit variance per coefficient over the window), 'window_mean' (mean only) or 'none'",
+        "unit variance per coefficient over the window), 'window_mean' (mean only), 'none', or "
+        "'speaker_cmvn' (mean and variance of the speaker's voiced frames, learnt as the device listens; "
+        "see ser_edge.frontend.normalise)",
         default="window_cmvn",
     )
+    adapt_time_constant_s: float = _doc(
+        "speaker_cmvn: time constant of the exponential forgetting, seconds of speech", default=600.0)
+    adapt_prior_s: float = _doc(
+        "speaker_cmvn: weight of the population prior the statistics start from, seconds of speech", default=10.0)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -107,8 +115,16 @@ class FeatureParams:
 
     # ----- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict of every field (plus the front-end version)."""
+        """Plain JSON-able dict of every field (plus the front-end version).
+
+        The speaker-normalisation constants are left out unless the normalisation is
+        ``speaker_cmvn`` or they differ from their defaults, so that parameters made before
+        they existed keep their dict and their `stable_hash`."""
         data = dataclasses.asdict(self)
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for name in ADAPT_FIELDS:
+            if self.normalisation != "speaker_cmvn" and data[name] == defaults[name]:
+                del data[name]
         data["front_end_version"] = FRONT_END_VERSION
         return data
 
@@ -173,7 +189,7 @@ def _validate(p: FeatureParams) -> None:
         value = getattr(p, name)
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise bad(name, "a positive integer")
-    for name in ("frame_ms", "hop_ms", "window_ms", "window_hop_ms", "log_floor"):
+    for name in ("frame_ms", "hop_ms", "window_ms", "window_hop_ms", "log_floor", *ADAPT_FIELDS):
         value = getattr(p, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise bad(name, "a positive number")
