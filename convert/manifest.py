@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Any
 
 from ser_edge import __version__
-from ser_edge.model.bundle import MODEL_FILE, SCHEMA_VERSION
+from ser_edge.model.bundle import MODEL_FILE, SCHEMA_VERSION, normalisation_block
+from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
 
 #: licences of the corpora a model may be trained on; a model inherits their terms
@@ -31,8 +32,10 @@ def licence_block(corpora: list[str]) -> dict[str, Any]:
 def build_manifest(
     *, model_id: str, sha256: str, size_bytes: int, labels: list[str], params: FeatureParams,
     input_tensor: dict, output_tensor: dict, ops: list[str], training: dict, metrics: dict | None = None,
+    prior: Prior | None = None,
 ) -> dict[str, Any]:
-    """A manifest dict for `ser_edge.model.bundle.load_bundle` (schema version `SCHEMA_VERSION`)."""
+    """A manifest dict for `ser_edge.model.bundle.load_bundle` (schema version `SCHEMA_VERSION`);
+    ``prior``: the population prior of a speaker_cmvn model."""
     corpora = sorted({c for part in ("train", "validation") for c in training.get(part, {}).get("corpora", {})})
     return {
         "schema_version": SCHEMA_VERSION,
@@ -44,7 +47,7 @@ def build_manifest(
         "labels": labels,
         "feature_params": params.to_dict(),
         "feature_params_hash": params.stable_hash(),
-        "normalisation": {"kind": params.normalisation, "scope": "per window", "statistics": None},
+        "normalisation": normalisation_block(params, prior),
         "input": input_tensor,
         "output": output_tensor,
         "training_data": training,

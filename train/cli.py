@@ -80,9 +80,15 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
 @click.option("--seed", default=0, show_default=True)
 @click.option("--cache", "cache_dir", default=".cache/features", show_default=True, type=click.Path(path_type=Path))
 @click.option("--params", "params_file", type=click.Path(path_type=Path, exists=True), help="JSON of feature parameters to override.")
+@click.option("--norm", type=click.Choice(["window", "speaker"]), default=None,
+              help="Normalisation: window (per-window CMVN, the default) or speaker (adaptive; docs/ADAPTATION.md).")
+@click.option("--budget-min-s", default=3.0, show_default=True, help="speaker: least speech a training speaker's statistics come from, s.")
+@click.option("--budget-max-s", default=0.0, show_default=True, help="speaker: most speech, s (0 = all of it).")
+@click.option("--budget-draws", default=8, show_default=True, help="speaker: random budgets drawn per training speaker.")
 @verbosity_options
 def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, exclude_speakers, epochs, patience, batch_size,
-        learning_rate, width, depth, dropout, mixup, copies, no_augment, augment_file, seed, cache_dir, params_file, verbose, quiet) -> None:
+        learning_rate, width, depth, dropout, mixup, copies, no_augment, augment_file, seed, cache_dir, params_file,
+        norm, budget_min_s, budget_max_s, budget_draws, verbose, quiet) -> None:
     """Train a compact Conv1D on DATA_DIRS and write a run folder with metrics and plots."""
     from .augment import AugmentConfig
     from .fit import TrainConfig, fit as run_fit
@@ -92,6 +98,8 @@ def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, exclu
     params = FeatureParams()
     if params_file:
         params = FeatureParams.from_dict({**params.to_dict(), **json.loads(params_file.read_text())}, source=str(params_file))
+    if norm is not None:
+        params = params.replace(normalisation={"window": "window_cmvn", "speaker": "speaker_cmvn"}[norm])
     augment = AugmentConfig.off() if no_augment else AugmentConfig.default()
     if augment_file:
         augment = AugmentConfig.from_dict({**augment.to_dict(), **json.loads(augment_file.read_text())}, source=str(augment_file))
@@ -101,6 +109,7 @@ def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, exclu
         data_dirs=tuple(str(d) for d in data_dirs), label_set=label_set, test_speakers=_speakers(test_speakers),
         validation_speakers=_speakers(validation_speakers), exclude_speakers=_speakers(exclude_speakers), epochs=epochs, patience=patience, batch_size=batch_size,
         learning_rate=learning_rate, seed=seed, mixup=mixup, cache_dir=str(cache_dir), params=params,
+        budget_min_s=budget_min_s, budget_max_s=budget_max_s, budget_draws=budget_draws,
         model=ModelConfig(width=width, depth=depth, dropout=dropout), augment=augment,
     )
     metrics = run_fit(config, run_dir, progress=not quiet, verbose=0 if quiet else 2)
@@ -116,13 +125,26 @@ def fit(data_dirs, run_dir, label_set, test_speakers, validation_speakers, exclu
 @DATA_DIRS
 @click.option("--speakers", default="", help="Only these speakers, e.g. 17,18 or tess:OAF.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--adapt-seconds", type=float, default=None,
+              help="Speaker-normalised models: speech each test speaker's statistics come from, s "
+                   "(0 = the prior alone, a cold start; default all of the speaker's other clips).")
+@click.option("--cache", "cache_dir", default=".cache/features", show_default=True, type=click.Path(path_type=Path),
+              help="Feature cache (speaker-normalised models).")
 @verbosity_options
-def eval_(model: Path, data_dirs, speakers: str, as_json: bool, verbose: int, quiet: bool) -> None:
-    """Evaluate MODEL (a run folder or an int8 bundle) on labelled folders, clip by clip."""
+def eval_(model: Path, data_dirs, speakers: str, as_json: bool, adapt_seconds, cache_dir, verbose: int, quiet: bool) -> None:
+    """Evaluate MODEL (a run folder or an int8 bundle) on labelled folders, clip by clip.
+
+    A speaker-normalised model is evaluated as a device would run it: cold (the prior
+    alone) and adapted to each test speaker from that speaker's other clips."""
     from .evaluate import evaluate, format_report
 
     setup_logging(verbose, quiet)
-    result = evaluate(model, list(data_dirs), speakers=_speakers(speakers), progress=not (quiet or as_json))
+    if adapt_seconds is not None and adapt_seconds < 0:
+        raise click.BadParameter("must be >= 0 seconds", param_hint="--adapt-seconds")
+    result = evaluate(model, list(data_dirs), speakers=_speakers(speakers), progress=not (quiet or as_json),
+                      adapt_seconds=adapt_seconds, cache_dir=cache_dir)
+    if adapt_seconds is not None and "cold" not in result:
+        click.echo("note: --adapt-seconds ignored: this model normalises each window on its own", err=True)
     click.echo(json.dumps(result) if as_json else format_report(result))
     if result["skipped"]:
         sys.exit(1)
