@@ -44,8 +44,12 @@ def info(bundle: Path | None, as_json: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("-m", "--model", type=click.Path(path_type=Path), help=MODEL_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file on stdout.")
+@click.option("--shared-stats", is_flag=True,
+              help="Speaker-normalised models: one speaker's recordings; the statistics carry over from file "
+                   "to file (default: learnt per file from the prior).")
 @verbosity_options
-def classify(files: tuple[Path, ...], model: Path | None, as_json: bool, verbose: int, quiet: bool) -> None:
+def classify(files: tuple[Path, ...], model: Path | None, as_json: bool, shared_stats: bool, verbose: int,
+             quiet: bool) -> None:
     """Classify whole audio files: label and scores per file.
 
     A file that cannot be read is reported and skipped; the exit status is 1 if any was.
@@ -54,10 +58,11 @@ def classify(files: tuple[Path, ...], model: Path | None, as_json: bool, verbose
 
     setup_logging(verbose, quiet)
     recognizer = Recognizer(model)
+    shared = recognizer.new_adapter() if shared_stats else None
     failures = []
     for path in files:
         try:
-            result = recognizer.classify_file(path)
+            result = recognizer.classify_file(path, adapter=shared)
         except SerEdgeError as exc:
             failures.append(str(exc))
             if as_json:

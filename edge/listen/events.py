@@ -133,6 +133,8 @@ class Event:
                 value = value.to_dict()
             elif isinstance(value, Mapping):
                 value = dict(value)
+            elif value is None and f.name == "adapted_s":
+                continue  # only speaker-normalised models say it
             data[f.name] = value
         return data
 
@@ -147,6 +149,8 @@ class EmotionEvent(Event):
 
     `scores` holds all classes in the model's label order; `start_s`/`end_s`
     are audio seconds from the start of the stream (from the sample count).
+    `adapted_s`: for a speaker-normalised model, the seconds of speech its statistics
+    rest on; absent (None, left out of the JSON) for other models.
     """
 
     type: ClassVar[str] = "emotion"
@@ -156,6 +160,7 @@ class EmotionEvent(Event):
     scores: Mapping[str, float]
     start_s: float
     end_s: float
+    adapted_s: Optional[float] = None
 
     def __post_init__(self) -> None:
         confidence = _rounded("confidence", self.confidence, SCORE_DECIMALS)
@@ -306,11 +311,13 @@ class EventFactory:
         return {"time": format_time(self._clock()), "device": self.device, "model": self.model, "seq": seq}
 
     def emotion(
-        self, *, label: str, confidence: float, scores: Mapping[str, float], start_s: float, end_s: float
+        self, *, label: str, confidence: float, scores: Mapping[str, float], start_s: float, end_s: float,
+        adapted_s: Optional[float] = None,
     ) -> EmotionEvent:
         """An `emotion` event; times in audio seconds from the stream start."""
         return EmotionEvent(
-            **self._stamp(), label=label, confidence=confidence, scores=scores, start_s=start_s, end_s=end_s
+            **self._stamp(), label=label, confidence=confidence, scores=scores, start_s=start_s, end_s=end_s,
+            adapted_s=adapted_s,
         )
 
     def speech_start(self, *, start_s: float) -> SpeechStartEvent:
