@@ -246,6 +246,8 @@ class Pipeline:
         processed_s = self.samples_in / self._rate
         extra: dict[str, Any] = {"rtf": round(self._busy_s / processed_s, 4) if processed_s else 0.0,
                                  "speaking": self.speaking}
+        if self.adapter is not None:
+            extra["adapted_s"] = round(self.adapter.speech_s, 1)
         if self._status_extra is not None:
             extra.update(self._status_extra())
         return self.events.status(

@@ -17,7 +17,7 @@ from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.frontend.normalise import batch_stats, voiced
 from ser_edge.frontend.vad import VoiceGate
 from ser_edge.listen.adapter import Adapter
-from ser_edge.listen.events import EventFactory
+from ser_edge.listen.events import EventFactory, event_from_dict
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.listen.recognizer import Recognizer
 from ser_edge.model.bundle import MANIFEST_FILE, load_bundle
@@ -48,6 +48,8 @@ def _events(bundle_dir: Path, x: np.ndarray, sizes, adapter=None):
         out += pipeline.push(x[i:i + n])
         i += n
     out += pipeline.finish()
+    status = [e for e in out if e.type == "status"]
+    assert status and status[-1].extra["adapted_s"] == round(pipeline.adapter.speech_s, 1)
     return [{k: v for k, v in e.to_dict().items() if k not in ("time", "uptime_s")} for e in out
             if e.type != "status"], pipeline
 
@@ -57,6 +59,8 @@ def test_adapted_pipeline_does_not_depend_on_block_size(bundle_dir: Path, speech
     assert runs[0][0] == runs[1][0] == runs[2][0]
     emotions = [e for e in runs[0][0] if e["type"] == "emotion"]
     assert emotions and all(e["adapted_s"] > 0 for e in emotions)
+    assert event_from_dict({**emotions[-1], "time": "2026-01-01T00:00:00Z"}).adapted_s == emotions[-1]["adapted_s"]
+    assert runs[0][1].finish() == [] and runs[0][1].adapter.speech_s > emotions[-1]["adapted_s"]
     stats = [r[1].adapter.stats for r in runs]
     for other in stats[1:]:
         np.testing.assert_array_equal(other.mean, stats[0].mean)  # bit for bit
