@@ -43,16 +43,20 @@ def evaluate_adapted(score: WindowScorer, params: FeatureParams, prior: Prior, c
                  "skipped": [{"path": str(p), "reason": r} for p, r in failed]}
     for name, budget in (("cold", 0.0), ("adapted", adapt_seconds)):
         norms, fallback = held_out_norms(clips, voiced_frames, params, prior, budget)
-        truth, predicted = [], []
+        truth, stacks = [], []
         for i in wanted:
             feats = features.get((clips[i].path, "clean"))
             if feats is None:
                 continue
             windows, _ = clip_windows(feats.frames, feats.speech, params, norm=norms[(i, "clean")])
-            if len(windows) == 0:
-                continue
-            truth.append(label_set.index_of(clips[i].emotion))
-            predicted.append(int(np.argmax(np.asarray(score(windows), dtype=np.float64).mean(axis=0))))
+            if len(windows):
+                truth.append(label_set.index_of(clips[i].emotion))
+                stacks.append(windows)
+        predicted = []
+        if stacks:  # one scoring call for every window, then the mean per clip
+            scores = np.asarray(score(np.concatenate(stacks)), dtype=np.float64)
+            bounds = np.cumsum([0] + [len(w) for w in stacks])
+            predicted = [int(np.argmax(scores[a:b].mean(axis=0))) for a, b in zip(bounds[:-1], bounds[1:])]
         out[name] = report(np.array(truth, dtype=int), np.array(predicted, dtype=int), label_set.labels)
         out["fallback_clips"] = fallback
     speech = [voiced_frames[i].shape[0] * params.hop_ms / 1000.0 for i in voiced_frames]
