@@ -28,3 +28,16 @@ def test_shipped_model_scores_and_events_are_unchanged(data_dir: Path):
     assert got["clips"] == expected["clips"]  # exact: same floats
     assert got["events"] == expected["events"]
     assert all(e for e in got["events"].values())  # the smoother decided on every clip
+
+
+def test_shipped_model_events_carry_no_adaptation_fields(data_dir: Path):
+    import numpy as np
+
+    from ser_edge.audio.read import load_audio
+    from ser_edge.listen.pipeline import Pipeline
+
+    x = load_audio(data_dir / "ravdess/Actor_17/03-01-05-02-01-01-17.flac", 16000)
+    pipeline = Pipeline(status_interval_s=1.0)
+    events = pipeline.push(np.concatenate([x, x, x])) + pipeline.finish()
+    assert pipeline.adapter is None and any(e.type == "emotion" for e in events)
+    assert not any("adapted_s" in e.to_dict() or "adapted_s" in e.to_dict().get("extra", {}) for e in events)
