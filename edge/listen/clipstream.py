@@ -21,7 +21,7 @@ from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.frontend.normalise import voiced
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.frontend.vad import VoiceGate
-from ser_edge.frontend.windows import fit_to_window, normalise_window, voiced_fraction
+from ser_edge.frontend.windows import cut_windows, fit_to_window, normalise_window, voiced_fraction
 
 from .adapter import Adapter, learn_segments
 
@@ -97,16 +97,16 @@ class ClipScorer:
         self._learned = end
 
     def _cut(self, starts: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Normalised windows at frame indices ``starts`` and their voiced fractions (as `cut_windows`)."""
+        """Normalised windows at frame indices ``starts`` and their voiced fractions (as `cut_windows`;
+        with an adapter, each window with the statistics of the segments before its end)."""
+        if self.adapter is None:
+            return cut_windows(self._frames, self._flags, [s - self._offset for s in starts], self.params)
         p, out = self.params, []
         for start in starts:
             rows = self._frames[start - self._offset: start - self._offset + p.window_frames]
-            norm = None
-            if self.adapter is not None:
-                self._learned = learn_segments(self.adapter, self._frames, self._flags, self._offset, self._learned,
-                                               start + p.window_frames)
-                norm = self.adapter.norm()
-            out.append(normalise_window(rows, p, norm))
+            self._learned = learn_segments(self.adapter, self._frames, self._flags, self._offset, self._learned,
+                                           start + p.window_frames)
+            out.append(normalise_window(rows, p, self.adapter.norm()))
         fractions = np.array([voiced_fraction(self._flags, s - self._offset, p) for s in starts])
         return np.stack(out), fractions
 
@@ -129,4 +129,4 @@ class ClipScorer:
         self._next_start = starts[-1] + hop
         drop = (self._next_start if self.adapter is None else min(self._next_start, self._learned)) - self._offset
         self._frames, self._flags = self._frames[drop:], self._flags[drop:]
-        self._offset = self._next_start
+        self._offset += drop

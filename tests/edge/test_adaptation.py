@@ -129,3 +129,21 @@ def test_bundle_check_covers_the_prior(bundle_dir: Path, tmp_path: Path):
         with pytest.raises(BundleError, match=message):
             load_bundle(broken(change))
     assert load_bundle(bundle_dir).prior.mean.shape == (30,)
+
+
+def test_clip_scores_of_a_speaker_model_do_not_depend_on_block_size(bundle_dir: Path, speech: np.ndarray):
+    from ser_edge.listen.clipstream import ClipScorer
+
+    recognizer = Recognizer(bundle_dir)
+    results = []
+    for sizes in ([160], [16000], [0, 7, 4095, 333, 1]):
+        adapter = recognizer.new_adapter()
+        scorer = ClipScorer(recognizer.params, recognizer.classifier.scores_many, adapter=adapter)
+        i, cycle = 0, itertools.cycle(sizes)
+        while i < speech.size:
+            n = next(cycle)
+            scorer.push(speech[i:i + n])
+            i += n
+        clip = scorer.finish()
+        results.append((clip.mean.tolist(), clip.windows, adapter.stats.mean.tobytes(), adapter.stats.heard_s))
+    assert results[0] == results[1] == results[2]
