@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,15 +36,23 @@ def heard(state: Path) -> float:
         return 0.0
 
 
+def learnt(jsonl: Path) -> float:
+    """The last status event's adapted_s, s (0 before the first)."""
+    lines = jsonl.read_text().splitlines() if jsonl.exists() else []
+    status = [json.loads(x) for x in lines[:-1] if '"status"' in x]  # the last line may be half written
+    return status[-1]["extra"].get("adapted_s", 0.0) if status else 0.0
+
+
 def test_sighup_saves_and_a_kill_loses_at_most_the_save_interval(running, speech: bytes, bundle: Path,
                                                                  tmp_path: Path) -> None:
     state = tmp_path / "state" / "adaptation.json"
     common = ["--stdin", "--no-stdout", "--model", str(bundle), "--adaptation-state", str(state)]
-    listener = running(*common, "--adaptation-save-s", "3600")  # no periodic save within the test
+    jsonl = tmp_path / "events.jsonl"
+    listener = running(*common, "--adaptation-save-s", "3600", "--jsonl", str(jsonl), "--status-interval", "0.5")
     listener.feed_in_background(speech * 30)
     assert listener.log_has("no statistics at"), listener.stderr()
-    time.sleep(3.0)  # let it learn
-    assert not state.exists()
+    assert wait_until(lambda: learnt(jsonl) > 2.0, 60), listener.stderr()  # status events say what it learnt
+    assert not state.exists()  # no periodic save yet
     listener.proc.send_signal(signal.SIGHUP)
     assert listener.log_has("configuration reloaded"), listener.stderr()
     assert wait_until(lambda: heard(state) > 1.0, 10), listener.stderr()
