@@ -20,7 +20,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from ser_edge.frontend.normalise import Norm, Prior, RunningStats, batch_stats, population_prior, voiced
+from ser_edge.frontend.normalise import Norm, Prior, RunningStats, batch_stats, leave_one_out, population_prior, voiced
 from ser_edge.frontend.params import FeatureParams
 
 from .corpora import Clip
@@ -77,15 +77,14 @@ def training_prior(clips: Sequence[Clip], voiced_frames: Mapping[int, np.ndarray
 def stats_from(params: FeatureParams, prior: Prior, blocks: Sequence[np.ndarray], budget_s: Optional[float]) -> RunningStats:
     """Statistics from ``blocks`` of voiced frames in order, stopping after ``budget_s`` seconds
     (None = all; 0 = the prior alone); the last block is cut to fit."""
-    if budget_s is None:
-        return batch_stats(params, prior, blocks)
-    left = int(round(budget_s / (params.hop_ms / 1000.0)))
-    taken = []
-    for block in blocks:
-        if left <= 0:
-            break
-        taken.append(block[:left])
-        left -= taken[-1].shape[0]
+    taken = list(blocks)
+    if budget_s is not None:
+        left, taken = int(round(budget_s / (params.hop_ms / 1000.0))), []
+        for block in blocks:
+            if left <= 0:
+                break
+            taken.append(block[:left])
+            left -= taken[-1].shape[0]
     return batch_stats(params, prior, taken)
 
 
@@ -130,6 +129,10 @@ def held_out_norms(clips: Sequence[Clip], voiced_frames: Mapping[int, np.ndarray
     groups = by_speaker(clips, voiced_frames)
     for ids in groups.values():
         order = [ids[k] for k in rng.permutation(len(ids))]
+        if budget_s is None:  # all of the others: in one pass
+            for i, stats in zip(order, leave_one_out(params, prior, [voiced_frames[j] for j in order])):
+                out[(i, "clean")] = stats.norm()
+            continue
         for i in ids:
             blocks = [voiced_frames[j] for j in order if j != i]
             out[(i, "clean")] = stats_from(params, prior, blocks, budget_s).norm()

@@ -180,3 +180,39 @@ def population_prior(per_speaker: Mapping[str, np.ndarray], hop_s: float) -> Opt
     mean = np.mean([f.mean(axis=0) for f in usable], axis=0)
     var = np.maximum(np.mean([f.var(axis=0) for f in usable], axis=0), VAR_FLOOR)
     return Prior(mean, var, len(usable), float(sum(f.shape[0] for f in usable) * hop_s))
+
+
+def leave_one_out(params: FeatureParams, prior: Prior, blocks: list[np.ndarray]) -> list[RunningStats]:
+    """For each i, the statistics after every block but block i, in order (as `batch_stats` of
+    the list without block i, to rounding), in O(total frames) rather than O(n x total).
+
+    With forgetting, leaving block i out makes everything before it younger by its length: the
+    result is the state before i, aged by the frames after i, plus what the blocks after i
+    contribute (summed backwards, each aged by the frames after it)."""
+    def zero() -> RunningStats:
+        out = RunningStats(prior, prior_s=0.0, time_constant_s=params.adapt_time_constant_s,
+                           hop_s=params.hop_ms / 1000.0)
+        out.weight, out._s1, out._s2 = 0.0, np.zeros_like(prior.mean), np.zeros_like(prior.mean)
+        return out
+
+    def aged(stats: RunningStats, frames: int) -> RunningStats:
+        out, d = stats.copy(), math.exp(-frames * stats.hop_s / stats.time_constant_s)
+        out.weight, out.prior_weight, out._s1, out._s2 = d * out.weight, d * out.prior_weight, d * out._s1, d * out._s2
+        return out
+
+    def plus(a: RunningStats, b: RunningStats) -> RunningStats:
+        out = a.copy()
+        out.weight, out._s1, out._s2 = a.weight + b.weight, a._s1 + b._s1, a._s2 + b._s2
+        out.prior_weight, out.heard_s = a.prior_weight + b.prior_weight, a.heard_s + b.heard_s
+        return out
+
+    prefix = [RunningStats.for_params(params, prior)]  # prefix[i]: after blocks 0..i-1
+    for block in blocks[:-1]:
+        prefix.append(prefix[-1].copy().update(block))
+    out: list[RunningStats] = [None] * len(blocks)  # type: ignore[list-item]
+    after, after_frames = zero(), 0  # contribution of blocks i+1.., as of the end; their frame count
+    for i in range(len(blocks) - 1, -1, -1):
+        out[i] = plus(aged(prefix[i], after_frames), after)
+        after = plus(aged(zero().update(blocks[i]), after_frames), after)
+        after_frames += blocks[i].shape[0]
+    return out

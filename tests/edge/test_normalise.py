@@ -115,3 +115,18 @@ def test_params_made_before_speaker_normalisation_keep_their_hash():
     assert FeatureParams.from_dict(speaker.to_dict()) == speaker
     assert speaker.frame_hash() == FeatureParams().frame_hash()  # same cached frames
     assert speaker.stable_hash() != speaker.replace(adapt_prior_s=3.0).stable_hash()
+
+
+def test_leave_one_out_equals_the_statistics_without_each_block():
+    from ser_edge.frontend.normalise import leave_one_out
+
+    rng = np.random.default_rng(4)
+    blocks = [_frames(int(rng.integers(1, 400)), seed=k) for k in range(12)]
+    fast = leave_one_out(P, _prior(), blocks)
+    for i in range(len(blocks)):
+        slow = batch_stats(P, _prior(), blocks[:i] + blocks[i + 1:])
+        np.testing.assert_allclose(fast[i].mean, slow.mean, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(fast[i].var, slow.var, rtol=1e-8, atol=1e-9)
+        assert fast[i].speech_s == pytest.approx(slow.speech_s, rel=1e-9)
+        assert fast[i].heard_s == pytest.approx(slow.heard_s)
+    assert len(leave_one_out(P, _prior(), blocks[:1])) == 1
