@@ -50,21 +50,21 @@ def test_sighup_saves_and_a_kill_loses_at_most_the_save_interval(running, speech
     jsonl = tmp_path / "events.jsonl"
     listener = running(*common, "--adaptation-save-s", "3600", "--jsonl", str(jsonl), "--status-interval", "0.5")
     listener.feed_in_background(speech * 30)
-    assert listener.log_has("no statistics at"), listener.stderr()
+    assert listener.log_has("no statistics at", 60), listener.stderr()
     assert wait_until(lambda: learnt(jsonl) > 2.0, 60), listener.stderr()  # status events say what it learnt
     assert not state.exists()  # no periodic save yet
     listener.proc.send_signal(signal.SIGHUP)
-    assert listener.log_has("configuration reloaded"), listener.stderr()
-    assert wait_until(lambda: heard(state) > 1.0, 10), listener.stderr()
+    assert listener.log_has("configuration reloaded", 60), listener.stderr()
+    assert wait_until(lambda: heard(state) > 1.0, 30), (learnt(jsonl), listener.stderr())
     listener.proc.kill()  # as a power cut: no chance to save again
     listener.proc.wait(10)
     saved = heard(state)
     assert [p.name for p in state.parent.iterdir()] == ["adaptation.json"]  # no temporary left behind
 
     again = running(*common, "--adaptation-save-s", "1")
-    assert again.log_has("statistics from"), again.stderr()
+    assert again.log_has("statistics from", 60), again.stderr()
     again.feed_in_background(speech * 30)
-    assert wait_until(lambda: heard(state) > saved + 1.0, 30), again.stderr()  # periodic saves, from the loaded ones
+    assert wait_until(lambda: heard(state) > saved + 1.0, 60), (saved, heard(state), again.stderr())  # periodic saves, from the loaded ones
     again.proc.kill()
     again.proc.wait(10)
     assert heard(state) > saved
