@@ -49,7 +49,7 @@ def test_sighup_saves_and_a_kill_loses_at_most_the_save_interval(running, speech
     common = ["--stdin", "--no-stdout", "--model", str(bundle), "--adaptation-state", str(state)]
     jsonl = tmp_path / "events.jsonl"
     listener = running(*common, "--adaptation-save-s", "3600", "--jsonl", str(jsonl), "--status-interval", "0.5")
-    listener.feed_in_background(speech * 30)
+    listener.feed_in_background(speech * 200)  # longer than the test: it must not reach the end and exit
     assert listener.log_has("no statistics at", 60), listener.stderr()
     assert wait_until(lambda: learnt(jsonl) > 2.0, 60), listener.stderr()  # status events say what it learnt
     assert not state.exists()  # no periodic save yet
