@@ -140,7 +140,9 @@ def render_card(bundle_dir: Path, folds: Optional[dict] = None, speaker_curve: O
         f"- Labels (output order): {', '.join(bundle.labels)}.",
         f"- Input: {p.window_ms / 1000:g} s windows of {p.n_mfcc} MFCCs ({p.n_mels} mel bands, "
         f"{p.fmin_hz:g}-{p.mel_fmax_hz:g} Hz, {p.frame_ms:g} ms frames every {p.hop_ms:g} ms) at "
-        f"{p.sample_rate} Hz, each window normalised on its own ({p.normalisation}); tensor "
+        f"{p.sample_rate} Hz, " + ("normalised with the speaker's statistics, learnt on the device from a "
+                                   "population prior (speaker_cmvn, docs/ADAPTATION.md)" if p.normalisation == "speaker_cmvn"
+                                   else f"each window normalised on its own ({p.normalisation})") + "; tensor "
         f"{m['input']['dtype']} {m['input']['shape']}.",
         f"- A compact Conv1D, full-int8 TFLite: {size_kib:.1f} KiB, ops {', '.join(m['model'].get('ops', []))}.",
         f"- Feature parameter hash {m['feature_params_hash']}; model sha256 {bundle.sha256}.", "",

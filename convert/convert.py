@@ -41,6 +41,7 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
         model_id=model_id or f"ser-edge-{len(run.labels)}class-{run.params.stable_hash()[:8]}",
         sha256=sha256_of(out_dir / MODEL_FILE), size_bytes=len(tflite), labels=list(run.labels),
         params=run.params, input_tensor=inp, output_tensor=outp, ops=ops, training=data_summary(data),
+        prior=run.prior,
     )
     _write_manifest(out_dir, manifest)
     parity = check_parity(run, model, load_classifier(out_dir), data)

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ser_edge import __version__
-from ser_edge.model.bundle import MANIFEST_FILE, MANIFEST_HASH, MODEL_FILE, SCHEMA_VERSION, manifest_digest
+from ser_edge.model.bundle import MANIFEST_FILE, MANIFEST_HASH, MODEL_FILE, SCHEMA_VERSION, manifest_digest, \
+    normalisation_block
 from ser_edge.model.circumplex import FIELD as CIRCUMPLEX_FIELD, default_circumplex
+from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
 from ser_train.licences import is_non_commercial, licence_of  # the one place corpus licences are kept
 
@@ -32,11 +34,13 @@ def build_manifest(
     *, model_id: str, sha256: str, size_bytes: int, labels: list[str], params: FeatureParams,
     input_tensor: dict, output_tensor: dict, ops: list[str], training: dict, metrics: dict | None = None,
     circumplex: dict[str, list[float]] | None = None,
+    prior: Prior | None = None,
 ) -> dict[str, Any]:
     """A manifest dict for `ser_edge.model.bundle.load_bundle` (schema version `SCHEMA_VERSION`).
 
     ``circumplex``: label -> [valence, arousal] (`ser_edge.model.circumplex`); default: the
-    built-in placement of these labels, left out if a label has none.
+    built-in placement of these labels, left out if a label has none. ``prior``: the population
+    prior of a speaker_cmvn model.
     """
     corpora = sorted({c for part in ("train", "validation") for c in training.get(part, {}).get("corpora", {})})
     placement = circumplex if circumplex is not None else default_circumplex(labels)
@@ -51,7 +55,7 @@ def build_manifest(
         **({CIRCUMPLEX_FIELD: placement} if placement is not None else {}),
         "feature_params": params.to_dict(),
         "feature_params_hash": params.stable_hash(),
-        "normalisation": {"kind": params.normalisation, "scope": "per window", "statistics": None},
+        "normalisation": normalisation_block(params, prior),
         "input": input_tensor,
         "output": output_tensor,
         "training_data": training,

@@ -4,6 +4,7 @@
 
     result = api.classify("clip.wav")                  # a FileResult: label, confidence, scores, arousal, valence
     result = api.classify(samples, sample_rate=48000)  # a float array, resampled as needed
+    results = api.classify(["a.wav", "b.wav"], statistics="shared")  # one speaker's files
 
     for event in api.iter_events("long.flac"):         # typed events, as `ser-edge listen` emits
         if event.type == "emotion":
@@ -57,17 +58,27 @@ def _loaded(model: ModelArg) -> Recognizer:
     return _recognizer(str(bundle_path(model)))
 
 
-def classify(audio: Union[str, "os.PathLike[str]", np.ndarray], sample_rate: Optional[int] = None,
-             model: ModelArg = None) -> FileResult:
-    """One decision for a whole clip: a file path, or float samples ((n,) or (n, channels)).
+def classify(audio: Union[str, "os.PathLike[str]", np.ndarray, list], sample_rate: Optional[int] = None,
+             model: ModelArg = None, statistics: str = "per_file") -> Any:
+    """One decision for a whole clip: a file path, or float samples ((n,) or (n, channels)); a
+    list of them gives a list of decisions.
 
     sample_rate: of the array, Hz (default: the model's rate); not used for files.
+    statistics: for speaker-normalised models, "per_file" (learnt per clip from the prior) or
+    "shared" (one speaker's clips: carried over from clip to clip of the list).
     Raises AudioError for unreadable or too short audio, BundleError for a bad model.
     """
+    if statistics not in ("per_file", "shared"):
+        raise ValueError(f"statistics={statistics!r}; allowed: 'per_file', 'shared'")
     recognizer = _loaded(model)
-    if isinstance(audio, np.ndarray):
-        return recognizer.classify_array(audio, sample_rate or recognizer.params.sample_rate)
-    return recognizer.classify_file(audio)
+    shared = recognizer.new_adapter() if statistics == "shared" else None
+
+    def one(item: Any) -> ClipResult:
+        if isinstance(item, np.ndarray):
+            return recognizer.classify_array(item, sample_rate or recognizer.params.sample_rate, adapter=shared)
+        return recognizer.classify_file(item, adapter=shared)
+
+    return [one(item) for item in audio] if isinstance(audio, (list, tuple)) else one(audio)
 
 
 def microphone(device: str | int = "", *, device_rate: int = 0, channels: int = 1, block_ms: int = 100,

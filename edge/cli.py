@@ -54,8 +54,12 @@ def info(bundle: str | None, as_json: bool, list_shipped: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("-m", "--model", type=click.Path(path_type=str), help=MODEL_HELP)  # str: keeps "./"
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file on stdout.")
+@click.option("--shared-stats", is_flag=True,
+              help="Speaker-normalised models: one speaker's recordings; the statistics carry over from file "
+                   "to file (default: learnt per file from the prior).")
 @verbosity_options
-def classify(files: tuple[Path, ...], model: str | None, as_json: bool, verbose: int, quiet: bool) -> None:
+def classify(files: tuple[Path, ...], model: str | None, as_json: bool, shared_stats: bool, verbose: int,
+             quiet: bool) -> None:
     """Classify whole audio files: label and scores per file.
 
     A file that cannot be read is reported and skipped; the exit status is 1 if any was.
@@ -64,10 +68,11 @@ def classify(files: tuple[Path, ...], model: str | None, as_json: bool, verbose:
 
     setup_logging(verbose, quiet)
     recognizer = Recognizer(model)
+    shared = recognizer.new_adapter() if shared_stats else None
     failures = []
     for path in files:
         try:
-            result = recognizer.classify_file(path)
+            result = recognizer.classify_file(path, adapter=shared)
         except SerEdgeError as exc:
             failures.append(str(exc))
             if as_json:
@@ -116,6 +121,59 @@ def bench(model: str | None, data_dir: Path | None, clips: int, realtime_seconds
     report = run_bench(model, data_dir, clips=clips, realtime_s=realtime_seconds,
                        log=lambda text: click.echo(f"ser-edge bench: {text}", err=True))
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+@main.group(name="adapt", cls=ErrorHandlingGroup)
+def adapt_group() -> None:
+    """Speaker statistics of a speaker-normalised model: show, reset, enrol (docs/ADAPTATION.md)."""
+
+
+def _adapt_options(fn):
+    fn = click.option("--json", "as_json", is_flag=True, help="One JSON object.")(fn)
+    fn = click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
+                      help="Statistics file (default: the config's adaptation_state, else the service's).")(fn)
+    fn = click.option("-m", "--model", type=click.Path(path_type=Path), help=MODEL_HELP)(fn)
+    return click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                        help="TOML configuration file, for the model and the state file.")(fn)
+
+
+def _adapt_echo(summary: dict, as_json: bool) -> None:
+    click.echo(json.dumps(summary) if as_json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+@adapt_group.command(name="show")
+@_adapt_options
+def adapt_show(config_path, model, state, as_json) -> None:
+    """What the statistics rest on: seconds of speech, since when, from which file."""
+    from ser_edge.service import adaptcmd
+
+    _, adapter, store, note = adaptcmd.open_state(config_path, model, state)
+    _adapt_echo(adaptcmd.show(adapter, store, note), as_json)
+
+
+@adapt_group.command(name="reset")
+@_adapt_options
+def adapt_reset(config_path, model, state, as_json) -> None:
+    """Start again from the model's prior (stop or reload the service afterwards)."""
+    from ser_edge.service import adaptcmd
+
+    _, adapter, store, _ = adaptcmd.open_state(config_path, model, state)
+    _adapt_echo(adaptcmd.reset(adapter, store), as_json)
+
+
+@adapt_group.command(name="enrol")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
+@_adapt_options
+def adapt_enrol(files, config_path, model, state, as_json) -> None:
+    """Learn from recordings of the user (their voiced speech), added to the stored statistics."""
+    from ser_edge.service import adaptcmd
+
+    recognizer, adapter, store, _ = adaptcmd.open_state(config_path, model, state)
+    summary, failures = adaptcmd.enrol(recognizer, adapter, store, files,
+                                       lambda text: click.echo(f"ser-edge adapt enrol: {text}", err=True))
+    _adapt_echo(summary, as_json)
+    if failures:
+        sys.exit(1)
 
 
 # ----- listening ---------------------------------------------------------------------------------

@@ -34,6 +34,10 @@ def describe(bundle: Bundle, backend: str | None = None) -> str:
         f"{p.n_mfcc} MFCC, {p.normalisation}; windows {p.window_ms:g} ms every {p.window_hop_ms:g} ms "
         f"(hash {bundle.manifest['feature_params_hash']})",
     ]
+    if bundle.adaptive:
+        prior = bundle.prior
+        lines.append(f"adaptation speaker statistics from a prior over {prior.speakers} speakers ({prior.seconds:.0f} s), "
+                     f"weight {p.adapt_prior_s:g} s, time constant {p.adapt_time_constant_s:g} s of speech")
     if backend:
         lines.append(f"runtime    {backend}")
     lines.append(_circumplex_line(bundle))

@@ -113,13 +113,26 @@ def cv(data_dirs, out_dir, kind, k, only, verbose, quiet, **options) -> None:
 @DATA_DIRS
 @click.option("--speakers", default="", help="Only these speakers, e.g. 17,18 or tess:OAF.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--adapt-seconds", type=float, default=None,
+              help="Speaker-normalised models: speech each test speaker's statistics come from, s "
+                   "(0 = the prior alone, a cold start; default all of the speaker's other clips).")
+@click.option("--cache", "cache_dir", default=".cache/features", show_default=True, type=click.Path(path_type=Path),
+              help="Feature cache (speaker-normalised models).")
 @verbosity_options
-def eval_(model: Path, data_dirs, speakers: str, as_json: bool, verbose: int, quiet: bool) -> None:
-    """Evaluate MODEL (a run folder or an int8 bundle) on labelled folders, clip by clip."""
+def eval_(model: Path, data_dirs, speakers: str, as_json: bool, adapt_seconds, cache_dir, verbose: int, quiet: bool) -> None:
+    """Evaluate MODEL (a run folder or an int8 bundle) on labelled folders, clip by clip.
+
+    A speaker-normalised model is evaluated as a device would run it: cold (the prior
+    alone) and adapted to each test speaker from that speaker's other clips."""
     from .evaluate import evaluate, format_report
 
     setup_logging(verbose, quiet)
-    result = evaluate(model, list(data_dirs), speakers=_speakers(speakers), progress=not (quiet or as_json))
+    if adapt_seconds is not None and adapt_seconds < 0:
+        raise click.BadParameter("must be >= 0 seconds", param_hint="--adapt-seconds")
+    result = evaluate(model, list(data_dirs), speakers=_speakers(speakers), progress=not (quiet or as_json),
+                      adapt_seconds=adapt_seconds, cache_dir=cache_dir)
+    if adapt_seconds is not None and "cold" not in result:
+        click.echo("note: --adapt-seconds ignored: this model normalises each window on its own", err=True)
     click.echo(json.dumps(result) if as_json else format_report(result))
     if result["skipped"]:
         sys.exit(1)

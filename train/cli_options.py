@@ -32,9 +32,16 @@ _OPTIONS = (
     click.option("--cache", "cache_dir", default=".cache/features", show_default=True, type=click.Path(path_type=Path)),
     click.option("--params", "params_file", type=click.Path(path_type=Path, exists=True),
                  help="JSON of feature parameters to override."),
+    click.option("--norm", type=click.Choice(["window", "speaker"]), default=None,
+                 help="Normalisation: window (per-window CMVN, the default) or speaker (adaptive; docs/ADAPTATION.md)."),
+    click.option("--budget-min-s", default=3.0, show_default=True,
+                 help="speaker: least speech a training speaker's statistics come from, s."),
+    click.option("--budget-max-s", default=0.0, show_default=True, help="speaker: most speech, s (0 = all of it)."),
+    click.option("--budget-draws", default=8, show_default=True, help="speaker: random budgets drawn per training speaker."),
 )
 NAMES = ("label_set", "exclude_speakers", "epochs", "patience", "batch_size", "learning_rate", "width", "depth", "dropout",
-         "mixup", "copies", "no_augment", "augment_file", "seed", "cache_dir", "params_file")
+         "mixup", "copies", "no_augment", "augment_file", "seed", "cache_dir", "params_file", "norm", "budget_min_s",
+         "budget_max_s", "budget_draws")
 
 
 def fit_options(command: Callable) -> Callable:
@@ -60,6 +67,8 @@ def train_config(data_dirs, options: dict[str, Any], **fixed: Any):
     params = FeatureParams()
     if o["params_file"]:
         params = FeatureParams.from_dict({**params.to_dict(), **json.loads(o["params_file"].read_text())}, source=str(o["params_file"]))
+    if o["norm"] is not None:
+        params = params.replace(normalisation={"window": "window_cmvn", "speaker": "speaker_cmvn"}[o["norm"]])
     augment = AugmentConfig.off() if o["no_augment"] else AugmentConfig.default()
     if o["augment_file"]:
         augment = AugmentConfig.from_dict({**augment.to_dict(), **json.loads(o["augment_file"].read_text())}, source=str(o["augment_file"]))
@@ -69,5 +78,6 @@ def train_config(data_dirs, options: dict[str, Any], **fixed: Any):
         data_dirs=tuple(str(d) for d in data_dirs), label_set=o["label_set"], exclude_speakers=speakers(o["exclude_speakers"]),
         epochs=o["epochs"], patience=o["patience"], batch_size=o["batch_size"], learning_rate=o["learning_rate"],
         seed=o["seed"], mixup=o["mixup"], cache_dir=str(o["cache_dir"]), params=params,
+        budget_min_s=o["budget_min_s"], budget_max_s=o["budget_max_s"], budget_draws=o["budget_draws"],
         model=ModelConfig(width=o["width"], depth=o["depth"], dropout=o["dropout"]), augment=augment, **fixed,
     )

@@ -8,6 +8,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from ser_edge.frontend.normalise import Norm
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.frontend.windows import clip_windows
 
@@ -37,13 +38,15 @@ def build_windows(
     variants: Sequence[str] = ("clean",),
     min_voiced: float = 0.5,
     numbers: Optional[Sequence[int]] = None,
+    norms: Optional[Mapping[tuple[int, str], Norm]] = None,
 ) -> WindowSet:
     """Voiced windows of every clip (and variant) whose emotion is in the label set.
 
     ``clip`` numbers are ``numbers[k]`` for ``clips[k]`` (default: k), so window scores
     can be pooled per clip and traced back to it: pass the clips' positions in the
     list the caller will look them up in. Clips without features (unreadable files)
-    are simply absent.
+    are simply absent. ``norms``: (clip number, variant) -> speaker statistics, for
+    ``speaker_cmvn``.
     """
     xs, ys, ids = [], [], []
     for number, clip in zip(range(len(clips)) if numbers is None else numbers, clips):
@@ -54,7 +57,8 @@ def build_windows(
             feats = features.get((clip.path, variant))
             if feats is None:
                 continue
-            windows, _ = clip_windows(feats.frames, feats.speech, params, min_voiced=min_voiced)
+            norm = norms.get((number, variant)) if norms is not None else None
+            windows, _ = clip_windows(feats.frames, feats.speech, params, min_voiced=min_voiced, norm=norm)
             xs.append(windows)
             ys.append(np.full(len(windows), label, dtype=np.int64))
             ids.append(np.full(len(windows), number, dtype=np.int64))

@@ -56,10 +56,36 @@ def _run_scorer(model_path: Path) -> tuple[tuple[str, ...], Callable[[Path], np.
     return run.labels, score
 
 
+def _adaptive_model(model_path: Path, is_bundle: bool):
+    """(params, prior, window scorer, labels) of a speaker_cmvn model, else None."""
+    if is_bundle:
+        from ser_edge.model.bundle import load_bundle
+        from ser_edge.model.classifier import Classifier
+
+        bundle = load_bundle(model_path)
+        if not bundle.adaptive:
+            return None
+        return bundle.params, bundle.prior, Classifier(bundle).scores_many, bundle.labels
+    from .run import load_run
+
+    run = load_run(model_path)
+    if run.prior is None:
+        return None
+    model = run.load_model()
+    return run.params, run.prior, lambda x: model.predict(x, batch_size=256, verbose=0), run.labels
+
+
 def evaluate(model_path: Path, data_dirs: Sequence[Path], *, speakers: Sequence[str] = (),
-             progress: bool = False) -> dict:
-    """Evaluate on every labelled clip (optionally only some speakers); unusable files are skipped and listed."""
+             progress: bool = False, adapt_seconds: float | None = None,
+             cache_dir: Path = Path(".cache/features")) -> dict:
+    """Evaluate on every labelled clip (optionally only some speakers); unusable files are skipped and listed.
+
+    A speaker-normalised model is evaluated cold and adapted (`ser_train.adapteval`): the
+    top-level figures are the adapted ones, "cold" and "adapted" hold both."""
     is_bundle = (Path(model_path) / MANIFEST_FILE).is_file()
+    adaptive = _adaptive_model(Path(model_path), is_bundle)
+    if adaptive is not None:
+        return _evaluate_adaptive(model_path, data_dirs, adaptive, is_bundle, speakers, progress, adapt_seconds, cache_dir)
     labels, score = (_bundle_scorer if is_bundle else _run_scorer)(Path(model_path))
     label_set = label_set_for(labels)
     index = index_folders(list(data_dirs))
@@ -85,6 +111,23 @@ def evaluate(model_path: Path, data_dirs: Sequence[Path], *, speakers: Sequence[
     return result
 
 
+def _evaluate_adaptive(model_path, data_dirs, adaptive, is_bundle, speakers, progress, adapt_seconds, cache_dir) -> dict:
+    from .adapteval import evaluate_adapted
+
+    params, prior, score, labels = adaptive
+    label_set = label_set_for(labels)
+    index = index_folders(list(data_dirs))
+    clips = [c for c in index.clips if not speakers or c.speaker in speakers]
+    wanted = [i for i, c in enumerate(clips) if label_set.index_of(c.emotion) is not None]
+    result = evaluate_adapted(score, params, prior, clips, label_set, wanted, adapt_seconds=adapt_seconds,
+                              cache_dir=Path(cache_dir), progress=progress)
+    result.update(result["adapted"])
+    result.update(model=str(model_path), runtime="tflite-int8" if is_bundle else "keras-float",
+                  left_out_of_label_set=len(clips) - len(wanted),
+                  skipped=[{"path": str(p.path), "reason": p.reason} for p in index.problems] + result["skipped"])
+    return result
+
+
 def _progress(items, enabled: bool):
     if not enabled:
         return items
@@ -107,6 +150,10 @@ def format_report(result: dict) -> str:
     if result.get("without_speaker"):
         lines += ["", f"{result['without_speaker']} clips have no speaker (own data without a speaker column): each "
                       "folder counts as one speaker (ids like name:[folder]); nothing here proves speaker independence"]
+    if "cold" in result:
+        from .adapteval import format_adapted
+
+        lines += ["", format_adapted(result)]
     if result["skipped"]:
         lines += ["", f"skipped {len(result['skipped'])} file(s):"] + [f"  {s['path']}: {s['reason']}" for s in result["skipped"]]
     return "\n".join(lines)

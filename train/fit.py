@@ -13,8 +13,10 @@ from typing import Any, Optional
 import numpy as np
 
 from ser_edge.errors import ConfigError
+from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
 
+from .adaptation import Budget, training_norms, settled_norms, training_prior, voiced_by_clip
 from .augment import AugmentConfig, augment_audio, spec_augment
 from .corpora import Clip, index_folders
 from .dataset import WindowSet, build_windows, class_weights
@@ -46,6 +48,10 @@ class TrainConfig:
     monitor: str = "val_uar"  # early stopping on validation clip-level UAR, or "val_loss"
     workers: int = 0  # feature extraction processes; 0 = all cores
     cache_dir: str = ".cache/features"
+    # speaker_cmvn: each training speaker's statistics from random budgets of their speech (ser_train.adaptation)
+    budget_min_s: float = 3.0
+    budget_max_s: float = 0.0  # 0 = up to all of the speaker's speech
+    budget_draws: int = 8
     params: FeatureParams = field(default_factory=FeatureParams)
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig.default)
@@ -53,6 +59,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not (isinstance(self.mixup, (int, float)) and 0.0 <= self.mixup <= 10.0):
             raise ConfigError(f"mixup={self.mixup!r} is invalid; allowed: 0 (off) or a Beta alpha up to 10, e.g. 0.4")
+        if not (self.budget_min_s > 0 and self.budget_max_s >= 0 and isinstance(self.budget_draws, int) and self.budget_draws >= 1):
+            raise ConfigError(f"speech budget min {self.budget_min_s!r} s, max {self.budget_max_s!r} s, draws "
+                              f"{self.budget_draws!r} is invalid; allowed: min > 0 s, max >= 0 s (0 = all), draws >= 1")
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -90,6 +99,7 @@ class Prepared:
     label_set: LabelSet
     windows: dict[str, WindowSet]
     skipped: list[tuple[str, str]]
+    prior: Optional[Prior] = None  # speaker_cmvn: the population prior over the training speakers
 
 
 def prepare(config: TrainConfig, *, progress: bool = True) -> Prepared:
@@ -119,15 +129,44 @@ def prepare(config: TrainConfig, *, progress: bool = True) -> Prepared:
     skipped += [(str(p), reason) for p, reason in failed]
     # window clip numbers are positions in ``clips`` (Prepared.clips), whatever the part
     at = {k: [i for i, c in enumerate(clips) if split.part_of(c) == k] for k in parts}
+    prior, norms = _speaker_norms(config, parts, at, features, variants)
     windows = {
         "train": build_windows(parts["train"], features, label_set, config.params, variants=["clean", *variants],
-                               numbers=at["train"]),
+                               numbers=at["train"], norms=norms["train"]),
         # what the device hears: quantization is calibrated on these, not on augmented copies
-        "train_clean": build_windows(parts["train"], features, label_set, config.params, numbers=at["train"]),
-        "validation": build_windows(parts["validation"], features, label_set, config.params, numbers=at["validation"]),
-        "test": build_windows(parts["test"], features, label_set, config.params, numbers=at["test"]),
+        "train_clean": build_windows(parts["train"], features, label_set, config.params, numbers=at["train"],
+                                     norms=norms["train"]),
+        "validation": build_windows(parts["validation"], features, label_set, config.params, numbers=at["validation"],
+                                    norms=norms["validation"]),
+        "test": build_windows(parts["test"], features, label_set, config.params, numbers=at["test"],
+                              norms=norms["test"]),
     }
-    return Prepared(clips=clips, split=split, label_set=label_set, windows=windows, skipped=skipped)
+    return Prepared(clips=clips, split=split, label_set=label_set, windows=windows, skipped=skipped, prior=prior)
+
+
+def _speaker_norms(config: TrainConfig, parts: dict[str, list[Clip]], at: dict[str, list[int]], features,
+                   variants: list[str]):
+    """speaker_cmvn: (prior, {part: norms}) keyed by (clip number ``at[part][k]``, variant); training
+    clips get random-budget statistics per variant, validation and test speakers all of their
+    speech. Otherwise (None, {part: None})."""
+    if config.params.normalisation != "speaker_cmvn":
+        return None, {k: None for k in parts}
+    params, train = config.params, parts["train"]
+    prior = training_prior(train, voiced_by_clip(train, features), params)
+    if prior is None:
+        raise ConfigError("speaker_cmvn: the training clips have no voiced frames to build a prior from")
+    budget = Budget(config.budget_min_s, config.budget_max_s, config.budget_draws)
+    rng = np.random.default_rng(config.seed)
+    norms: dict[str, Any] = {"train": {}}
+    for variant in ["clean", *variants]:
+        voiced = voiced_by_clip(train, features, variant)
+        norms["train"].update(training_norms(train, range(len(train)), voiced, params, prior, budget, rng, variant))
+    for part in ("validation", "test"):
+        clips = parts[part]
+        norms[part] = settled_norms(clips, range(len(clips)), voiced_by_clip(clips, features), params, prior)
+    # computed by position in each part; windows number clips by position in Prepared.clips
+    return prior, {part: {(at[part][k], variant): norm for (k, variant), norm in part_norms.items()}
+                   for part, part_norms in norms.items()}
 
 
 class _AugmentTransform:

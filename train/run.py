@@ -4,7 +4,8 @@
       model.keras        the float Keras model
       params.json        FeatureParams.to_dict(): the device front end to use
       labels.json        label names in the model's output order
-      normalisation.json how windows are normalised (per window: no stored statistics)
+      normalisation.json how windows are normalised (per window: no statistics; speaker_cmvn:
+                         the population prior and the adaptation constants)
       config.json        the TrainConfig used
       split.json         speakers in train / validation / test
       data.json          training data summary: corpora, speakers, clips
@@ -19,10 +20,12 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from ser_edge.errors import ConfigError
+from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
+from ser_edge.model.bundle import normalisation_block
 
 MODEL_FILE = "model.keras"
 
@@ -52,7 +55,7 @@ def save_run(run_dir: Path, *, model, config, data, history: dict, metrics: dict
     model.save(run_dir / MODEL_FILE)
     _write_json(run_dir / "params.json", config.params.to_dict())
     _write_json(run_dir / "labels.json", list(data.label_set.labels))
-    _write_json(run_dir / "normalisation.json", {"kind": config.params.normalisation, "scope": "per window", "statistics": None})
+    _write_json(run_dir / "normalisation.json", normalisation_block(config.params, getattr(data, "prior", None)))
     _write_json(run_dir / "config.json", config.to_dict())
     _write_json(run_dir / "split.json", data.split.to_dict())
     _write_json(run_dir / "data.json", data_summary(data))
@@ -76,6 +79,7 @@ class Run:
     split: dict
     data: dict
     metrics: dict
+    prior: Optional[Prior] = None
 
     def load_model(self):
         import keras
@@ -103,5 +107,11 @@ def load_run(path: Path) -> Run:
             raise ConfigError(f"{f}: cannot read it ({exc})") from None
 
     params = FeatureParams.from_dict(read("params.json"), source=str(path / "params.json"))
+    prior = None
+    if params.normalisation == "speaker_cmvn":
+        try:
+            prior = Prior.from_dict(read("normalisation.json").get("statistics"), params.n_mfcc)
+        except (ValueError, AttributeError) as exc:
+            raise ConfigError(f"{path / 'normalisation.json'}: no usable speaker prior ({exc})") from None
     return Run(path, params, tuple(read("labels.json")), read("config.json", {}), read("split.json", {}),
-               read("data.json", {}), read("metrics.json", {}))
+               read("data.json", {}), read("metrics.json", {}), prior)

@@ -27,6 +27,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from ser_edge.audio.read import load_audio
+from .adaptcost import adaptation_cost
 from .macs import count_macs
 from . import processes
 from .processes import peak_rss_mb
@@ -36,6 +37,7 @@ from ser_edge.errors import ConfigError
 from ser_edge.model.interpreter import make_interpreter
 from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.model.load import bundle_path, load_classifier
+from ser_edge.listen.adapter import for_bundle
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.sources import FileSource
 from ser_edge.frontend.windows import normalise_window
@@ -99,6 +101,8 @@ def window_timings(audio: Iterable[np.ndarray], classifier: Classifier) -> dict[
     block = p.sample_rate * BLOCK_MS // 1000
     blocks_per_hop = max(1, round(p.window_hop_samples / block))
     extractor = MfccExtractor(p)
+    adapter = for_bundle(classifier.bundle)
+    norm = adapter.norm() if adapter is not None else None  # speaker models: the prior's statistics
     classifier.scores(np.zeros(classifier.input_shape[1:], np.float32))  # first invoke sets up kernels
     features, inference, cpu = [], [], []
     for x in audio:
@@ -111,7 +115,7 @@ def window_timings(audio: Iterable[np.ndarray], classifier: Classifier) -> dict[
             while stream.frames_out >= next_end:  # a window ends within this block
                 rows = np.concatenate(frames)[next_end - p.window_frames:next_end]
                 t1 = _clocks()
-                window = normalise_window(rows, p)
+                window = normalise_window(rows, p, norm)
                 t2 = _clocks()
                 classifier.scores(window)
                 t3 = _clocks()
@@ -192,6 +196,8 @@ def _run(bundle: Bundle, data_dir: Path, clips: int, realtime_s: float, log) -> 
     report["data"]["audio_s"] = round(sum(x.size for x in audio) / bundle.params.sample_rate, 2)
     report["per_window_ms"] = window_timings(audio, classifier)
     report["pipeline"] = pipeline_rtf(paths, classifier)
+    head = np.concatenate(audio[:5]) if audio else np.zeros(0, np.float32)
+    report["adaptation_us"] = adaptation_cost(bundle, MfccExtractor(bundle.params)(head))
     report["peak_rss_mb"] = {"bench_process": peak_rss_mb()}
     log(f"start-up: {STARTUP_RUNS} runs each of classify and listen --from-wav")
     decided = report["pipeline"].pop("clips_with_emotion")
@@ -224,6 +230,13 @@ def _or_dash(value: Any, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
+def _adapt_line(a: Optional[dict]) -> str:
+    if not a:
+        return "-"
+    note = "" if a["adaptive_model"] else " (this model does not adapt: what it would cost)"
+    return f"p50 {a['p50'] / 1000:.3f}  p95 {a['p95'] / 1000:.3f} ms; {a['memory_floats']} floats of state{note}"
+
+
 def format_report(r: dict[str, Any]) -> str:
     """The report as a short table for people (the JSON has every figure)."""
     m, w, pipe, start = r["model"], r["per_window_ms"], r["pipeline"], r["startup"]
@@ -242,6 +255,7 @@ def format_report(r: dict[str, Any]) -> str:
         f"  inference (int8, quantize..dequantize)     {_ms(w['inference'])}",
         f"  total                                      {_ms(w['total'])}",
         f"  total, CPU time (preemption excluded)      {_ms(w['total_cpu'])}",
+        f"  speaker statistics (learn + normalise)     {_adapt_line(r.get('adaptation_us'))}",
         "",
         f"pipeline file -> events   real-time factor {pipe['rtf_overall']:.4f} overall, {pipe['rtf_p50']:.4f} "
         f"median per clip ({1 / pipe['rtf_overall']:.0f}x faster than real time)",

@@ -239,6 +239,13 @@ class Settings(Checked):
     device: str = opt("", "device name in events and MQTT topics ('' = the host name)", "str", flag="--device-name")
     status_interval_s: float = opt(60.0, "a status event every this much audio, s; 0 = off", low=0, high=86400,
                                    unit="s", flag="--status-interval")
+    adaptation: str = opt("on", "speaker-normalised models: learn the speaker's statistics as they listen ('on'), "
+                          "use the stored ones without learning ('frozen') or the model's prior alone ('off')",
+                          "choice", choices=("on", "frozen", "off"))
+    adaptation_state: str = opt("", "file for the speaker statistics ('' = $STATE_DIRECTORY/adaptation.json under "
+                                "systemd, else ~/.local/state/ser-edge/adaptation.json)", "str")
+    adaptation_save_s: float = opt(60.0, "save the statistics at most this often while they change, s (and at "
+                                   "SIGHUP and exit)", low=1, high=3600, unit="s")
     audio: AudioSettings = section(AudioSettings)
     model: ModelSettings = section(ModelSettings)
     gate: GateSettings = section(GateSettings)

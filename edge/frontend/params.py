@@ -8,8 +8,9 @@ a window length or a number of coefficients.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from ser_edge.config.versioned import Versioned, canonical_hash, doc_field as _doc, require
 
@@ -18,9 +19,11 @@ FRONT_END_VERSION = 1
 
 WINDOWS = ("hamming", "hann", "rect")
 FILTERBANKS = ("continuous", "fft_bins")
-NORMALISATIONS = ("window_cmvn", "window_mean", "none")
+NORMALISATIONS = ("window_cmvn", "window_mean", "none", "speaker_cmvn")
+#: constants of the speaker (adaptive) normalisation; written only when they matter (see `to_dict`)
+ADAPT_FIELDS = ("adapt_time_constant_s", "adapt_prior_s")
 #: fields that act on classification windows, not on MFCC frames
-WINDOW_FIELDS = ("window_ms", "window_hop_ms", "normalisation")
+WINDOW_FIELDS = ("window_ms", "window_hop_ms", "normalisation", *ADAPT_FIELDS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,9 +60,15 @@ class FeatureParams(Versioned):
     window_hop_ms: float = _doc("hop between classification windows, ms", default=500.0)
     normalisation: str = _doc(
         "per-window normalisation of the MFCC matrix before the model: 'window_cmvn' (zero mean, "
-        "unit variance per coefficient over the window), 'window_mean' (mean only) or 'none'",
+        "unit variance per coefficient over the window), 'window_mean' (mean only), 'none', or "
+        "'speaker_cmvn' (mean and variance of the speaker's voiced frames, learnt as the device listens; "
+        "see ser_edge.frontend.normalise)",
         default="window_cmvn",
     )
+    adapt_time_constant_s: float = _doc(
+        "speaker_cmvn: time constant of the exponential forgetting, seconds of speech", default=600.0)
+    adapt_prior_s: float = _doc(
+        "speaker_cmvn: weight of the population prior the statistics start from, seconds of speech", default=10.0)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -100,7 +109,20 @@ class FeatureParams(Versioned):
         """Frames between the starts of consecutive classification windows."""
         return max(1, _ms_to_samples(self.window_hop_ms, self.sample_rate) // self.hop_length)
 
-    # ----- serialisation (to_dict, from_dict, stable_hash, replace: `Versioned`) ------------
+    # ----- serialisation (from_dict, stable_hash, replace: `Versioned`) ---------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict of every field (plus the front-end version).
+
+        The speaker-normalisation constants are left out unless the normalisation is
+        ``speaker_cmvn`` or they differ from their defaults, so that parameters made before
+        they existed keep their dict and their `stable_hash`."""
+        data = super().to_dict()
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for name in ADAPT_FIELDS:
+            if self.normalisation != "speaker_cmvn" and data[name] == defaults[name]:
+                del data[name]
+        return data
+
     def frame_hash(self) -> str:
         """Like `stable_hash`, over only the fields that shape MFCC frames (not windows
         or normalisation): the key for caches of per-clip frames."""
@@ -125,7 +147,7 @@ def _validate(p: FeatureParams) -> None:
 
     for name in ("sample_rate", "n_fft", "n_mels", "n_mfcc"):
         check(name, _is_int(getattr(p, name)) and getattr(p, name) > 0, "a positive integer")
-    for name in ("frame_ms", "hop_ms", "window_ms", "window_hop_ms", "log_floor"):
+    for name in ("frame_ms", "hop_ms", "window_ms", "window_hop_ms", "log_floor", *ADAPT_FIELDS):
         check(name, _is_number(getattr(p, name)) and getattr(p, name) > 0, "a positive number")
     check("frame_ms", 1 <= p.frame_length <= p.n_fft, f"a frame of 1 to n_fft={p.n_fft} samples")
     check("hop_ms", p.hop_length >= 1, "at least one sample")

@@ -1,23 +1,33 @@
 """Classification windows: the model's input, cut from MFCC frames the same way everywhere.
 
 Training, evaluation and the device all go through these functions, so that the
-normalisation and the choice of windows cannot drift apart. Normalisation uses
+normalisation and the choice of windows cannot drift apart. Window normalisation uses
 only the window itself (no corpus statistics), which keeps it valid for
-microphones and rooms the model has never heard.
+microphones and rooms the model has never heard; speaker normalisation
+(``speaker_cmvn``) uses the speaker's statistics as the device learns them, given as
+a `ser_edge.frontend.normalise.Norm`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from typing import Optional
+
+from .normalise import Norm
 from .params import FeatureParams
 
 #: variance floor for per-window CMVN, in squared cepstral units (avoids /0 on silence)
 CMVN_VAR_FLOOR = 1e-2
 
 
-def normalise_window(window: np.ndarray, params: FeatureParams) -> np.ndarray:
-    """Per-window normalisation of (frames, n_mfcc) or (n, frames, n_mfcc) MFCCs; float32."""
+def normalise_window(window: np.ndarray, params: FeatureParams, norm: Optional[Norm] = None) -> np.ndarray:
+    """Normalisation of (frames, n_mfcc) or (n, frames, n_mfcc) MFCCs; float32.
+    ``norm``: the speaker's statistics, required by (and only used for) ``speaker_cmvn``."""
+    if params.normalisation == "speaker_cmvn":
+        if norm is None:
+            raise ValueError("speaker_cmvn needs the speaker's statistics (norm=...)")
+        return norm.apply(window)
     x = np.asarray(window, dtype=np.float32)
     if params.normalisation == "none":
         return x.copy()
@@ -50,16 +60,18 @@ def voiced_fraction(speech_flags: np.ndarray, start: int, params: FeatureParams)
     return float(part.mean()) if part.size else 0.0
 
 
-def cut_windows(frames: np.ndarray, speech_flags: np.ndarray, starts, params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
+def cut_windows(frames: np.ndarray, speech_flags: np.ndarray, starts, params: FeatureParams,
+                norm: Optional[Norm] = None) -> tuple[np.ndarray, np.ndarray]:
     """The windows starting at frame indices ``starts`` (each whole inside ``frames``):
     (normalised windows (k, window_frames, n_mfcc) float32, voiced fraction per window (k,))."""
     fractions = np.array([voiced_fraction(speech_flags, int(s), params) for s in starts])
     stack = np.stack([frames[int(s): int(s) + params.window_frames] for s in starts])
-    return normalise_window(stack, params), fractions
+    return normalise_window(stack, params, norm), fractions
 
 
 def clip_windows(
-    frames: np.ndarray, speech_flags: np.ndarray, params: FeatureParams, *, min_voiced: float = 0.5
+    frames: np.ndarray, speech_flags: np.ndarray, params: FeatureParams, *, min_voiced: float = 0.5,
+    norm: Optional[Norm] = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The normalised windows of a clip that carry speech, for a clip-level decision.
 
@@ -67,15 +79,16 @@ def clip_windows(
     Returns (windows (k, window_frames, n_mfcc) float32, voiced fraction per window (k,)).
     Windows with at least ``min_voiced`` speech are kept; when none is, the single most
     voiced window is used so that every clip with any frames gets a decision. A clip
-    shorter than one window is repeated to fill it. No frames -> k = 0.
+    shorter than one window is repeated to fill it. No frames -> k = 0. ``norm``: the
+    speaker's statistics, for ``speaker_cmvn``.
     """
     if frames.shape[0] == 0:
         return np.zeros((0, params.window_frames, params.n_mfcc), np.float32), np.zeros(0)
     flags = np.asarray(speech_flags, dtype=bool)
     if frames.shape[0] < params.window_frames:
         voiced = float(flags[: frames.shape[0]].mean()) if flags.size else 0.0
-        return normalise_window(fit_to_window(frames, params), params)[None], np.array([voiced])
-    windows, fractions = cut_windows(frames, flags, window_starts(frames.shape[0], params), params)
+        return normalise_window(fit_to_window(frames, params), params, norm)[None], np.array([voiced])
+    windows, fractions = cut_windows(frames, flags, window_starts(frames.shape[0], params), params, norm)
     keep = fractions >= min_voiced
     if not keep.any():
         keep = np.arange(len(fractions)) == np.argmax(fractions)  # just the first of the most voiced

@@ -59,6 +59,8 @@ class Event:
                 value = value.to_dict()
             elif isinstance(value, Mapping):
                 value = dict(value)
+            elif value is None and f.name == "adapted_s":
+                continue  # only speaker-normalised models say it
             data[f.name] = value
         return data
 
@@ -75,6 +77,8 @@ class EmotionEvent(Event):
     are audio seconds from the start of the stream (from the sample count);
     `arousal`/`valence` (-1..1) are the scores' point on the circumplex
     (`ser_edge.model.circumplex`), None when the model has no placement.
+    `adapted_s`: for a speaker-normalised model, the seconds of speech its statistics
+    rest on; absent (None, left out of the JSON) for other models.
     """
 
     type: ClassVar[str] = "emotion"
@@ -86,6 +90,7 @@ class EmotionEvent(Event):
     end_s: float
     arousal: Optional[float] = None
     valence: Optional[float] = None
+    adapted_s: Optional[float] = None
 
     def __post_init__(self) -> None:
         confidence = rounded("confidence", self.confidence, SCORE_DECIMALS)
@@ -228,11 +233,13 @@ class EventFactory:
     def emotion(
         self, *, label: str, confidence: float, scores: Mapping[str, float], start_s: float, end_s: float,
         arousal: Optional[float] = None, valence: Optional[float] = None,
+        adapted_s: Optional[float] = None,
     ) -> EmotionEvent:
         """An `emotion` event; times in audio seconds from the stream start, arousal/valence -1..1."""
         return EmotionEvent(
             **self._stamp(), label=label, confidence=confidence, scores=scores, start_s=start_s, end_s=end_s,
             arousal=arousal, valence=valence,
+            adapted_s=adapted_s,
         )
 
     def speech_start(self, *, start_s: float) -> SpeechStartEvent:

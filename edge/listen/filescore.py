@@ -4,6 +4,10 @@ It picks the same windows as `ser_edge.frontend.windows.clip_windows` (the windo
 speech; else the single most voiced one; a file shorter than one window repeated to fill
 it), but finds them as the audio streams and keeps only a running sum of their scores,
 so an hour-long file needs no more memory than a three-second one.
+
+With an `Adapter` (speaker-normalised models) the statistics learn from the file's voiced
+hops in whole segments as in the pipeline (`learn_segments`); each window uses those of
+the segments before its end, a file shorter than one window those of the whole file.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ from typing import Callable, Optional
 import numpy as np
 
 from ser_edge.frontend.mfcc import MfccExtractor
+from ser_edge.frontend.normalise import voiced
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.frontend.vad import VoiceGate
-from ser_edge.frontend.windows import cut_windows, fit_to_window, normalise_window
+from ser_edge.frontend.windows import cut_windows, fit_to_window, normalise_window, voiced_fraction
+
+from .adapter import Adapter, learn_segments
 
 #: (k, window_frames, n_mfcc) float32 normalised windows -> (k, classes) float32 scores
 ScoreFn = Callable[[np.ndarray], np.ndarray]
@@ -39,8 +46,10 @@ class FileScorer:
     Memory: one window of frames and flags plus a block, whatever the file's length.
     """
 
-    def __init__(self, params: FeatureParams, score: ScoreFn, *, min_voiced: float = 0.5):
-        self.params, self._score, self.min_voiced = params, score, min_voiced
+    def __init__(self, params: FeatureParams, score: ScoreFn, *, min_voiced: float = 0.5,
+                 adapter: Optional[Adapter] = None):
+        self.params, self._score, self.min_voiced, self.adapter = params, score, min_voiced, adapter
+        self._learned = 0  # hop up to which the adapter has learnt
         self._mfcc = MfccExtractor(params).stream()
         self._gate = VoiceGate.from_params(params)
         self._frames = np.zeros((0, params.n_mfcc), np.float32)  # frames from frame index _offset on
@@ -65,15 +74,41 @@ class FileScorer:
 
     def finish(self) -> FileScores:
         """The file's mean scores (None when it had no whole frame) and what they came from."""
-        voiced = self._speech_hops / self._hops if self._hops else 0.0
+        voiced_share = self._speech_hops / self._hops if self._hops else 0.0
+        self._learn_rest()
         if self._kept:
-            return FileScores(self._sum / self._kept, self._kept, voiced, self._samples)
+            return FileScores(self._sum / self._kept, self._kept, voiced_share, self._samples)
         if self._best[1] is not None:
-            return FileScores(self._best[1].astype(np.float64), 1, voiced, self._samples)
+            return FileScores(self._best[1].astype(np.float64), 1, voiced_share, self._samples)
         if self._frames.shape[0] == 0:
-            return FileScores(None, 0, voiced, self._samples)
-        short = normalise_window(fit_to_window(self._frames, self.params), self.params)[None]  # shorter than a window
-        return FileScores(self._score(short)[0].astype(np.float64), 1, voiced, self._samples)
+            return FileScores(None, 0, voiced_share, self._samples)
+        norm = self.adapter.norm() if self.adapter is not None else None
+        short = normalise_window(fit_to_window(self._frames, self.params), self.params, norm)[None]  # shorter than a window
+        return FileScores(self._score(short)[0].astype(np.float64), 1, voiced_share, self._samples)
+
+    def _learn_rest(self) -> None:
+        """End of file: the adapter learns the frames not yet learnt (whole segments, then the tail)."""
+        if self.adapter is None:
+            return
+        end = self._offset + self._frames.shape[0]
+        self._learned = learn_segments(self.adapter, self._frames, self._flags, self._offset, self._learned, end)
+        rest = slice(self._learned - self._offset, None)
+        self.adapter.learn(voiced(self._frames[rest], self._flags[rest]))
+        self._learned = end
+
+    def _cut(self, starts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised windows at frame indices ``starts`` and their voiced fractions (as `cut_windows`;
+        with an adapter, each window with the statistics of the segments before its end)."""
+        if self.adapter is None:
+            return cut_windows(self._frames, self._flags, [s - self._offset for s in starts], self.params)
+        p, out = self.params, []
+        for start in starts:
+            rows = self._frames[start - self._offset: start - self._offset + p.window_frames]
+            self._learned = learn_segments(self.adapter, self._frames, self._flags, self._offset, self._learned,
+                                           start + p.window_frames)
+            out.append(normalise_window(rows, p, self.adapter.norm()))
+        fractions = np.array([voiced_fraction(self._flags, s - self._offset, p) for s in starts])
+        return np.stack(out), fractions
 
     def _score_ready_windows(self) -> None:
         size, hop = self.params.window_frames, self.params.window_hop_frames
@@ -81,7 +116,7 @@ class FileScorer:
         starts = list(range(self._next_start, end - size + 1, hop))
         if not starts:
             return
-        windows, fractions = cut_windows(self._frames, self._flags, [s - self._offset for s in starts], self.params)
+        windows, fractions = self._cut(starts)
         scores = self._score(windows)
         keep = fractions >= self.min_voiced
         if keep.any():
@@ -92,6 +127,6 @@ class FileScorer:
         if fractions[best] > self._best[0]:
             self._best = (float(fractions[best]), scores[best])
         self._next_start = starts[-1] + hop
-        drop = self._next_start - self._offset
+        drop = (self._next_start if self.adapter is None else min(self._next_start, self._learned)) - self._offset
         self._frames, self._flags = self._frames[drop:], self._flags[drop:]
-        self._offset = self._next_start
+        self._offset += drop

@@ -15,7 +15,10 @@ exist; processing is therefore identical for any block sizes. For hop ``j``:
    is normalised (`normalise_window`), scored by the int8 model and fed to the smoother,
    whose decisions become ``emotion`` events (their arousal and valence: the smoothed scores'
    point on the circumplex, `ser_edge.model.circumplex`). Silence and steady noise keep the
-   gate shut, so they are never classified.
+   gate shut, so they are never classified. A speaker-normalised model (``speaker_cmvn``)
+   normalises with the `Adapter`'s statistics, which learn from the voiced hops in whole
+   segments of ``window_hop_frames`` hops (`learn_segments`, before the window check of the
+   segment's last hop); its emotion events carry ``adapted_s``, the seconds of speech they rest on.
 3. **Status.** Every ``status_interval_s`` of audio, a ``status`` event: uptime (s, from the
    injected clock), audio processed and dropped (s), windows classified, per-window latency
    p50/p95/max (ms: normalisation, int8 inference and smoothing) since the last status, and in
@@ -39,6 +42,7 @@ import numpy as np
 
 from ser_edge.model.circumplex import affect
 from ser_edge.model.load import ModelLike, load_classifier
+from .adapter import Adapter, for_bundle, learn_segments
 from .events import Event, EventFactory
 from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.audio.samples import as_mono_float32
@@ -69,6 +73,7 @@ class Pipeline:
         start_sample: int = 0,
         clock: Callable[[], float] = time.perf_counter,
         status_extra: Optional[Callable[[], Mapping[str, Any]]] = None,
+        adapter: Optional[Adapter] = None,
     ) -> None:
         """Build the front end, gate, classifier and smoother (ConfigError/BundleError if invalid).
 
@@ -80,6 +85,8 @@ class Pipeline:
             start_sample: audio time of the first sample, in samples (to continue a stream).
             clock: seconds, monotonic; used only for latency and uptime in status events.
             status_extra: called for further scalar readings to put into status events.
+            adapter: speaker statistics for a ``speaker_cmvn`` model (default: fresh from its
+                prior, learning); ignored for other models.
         """
         self.classifier = load_classifier(model)
         self.params = self.classifier.bundle.params
@@ -92,6 +99,8 @@ class Pipeline:
         self._gate = VoiceGate.from_params(self.params, **gate.gate_kwargs())
         self._smoother = Smoother(**(smoothing or SmoothingSettings()).smoother_kwargs(self.labels))
         self._mfcc = MfccExtractor(self.params).stream()
+        self.adapter = (adapter or for_bundle(bundle)) if bundle.adaptive else None
+        self._learned = 0  # hop up to which the adapter has learnt
         self._clock, self._status_extra = clock, status_extra
         self._started = clock()
         self._hop, self._rate = self.params.hop_length, self.params.sample_rate
@@ -178,6 +187,8 @@ class Pipeline:
             out.append(self.events.speech_start(start_s=self._t((self._offset + j * self._hop))))
         elif not flag and self._speech_start is not None:
             out.append(self._end_speech(self._offset + j * self._hop))
+        if self.adapter is not None and (j + 1) % self.params.window_hop_frames == 0:
+            self._learned = learn_segments(self.adapter, self._frames, self._flags, self._base, self._learned, j + 1)
         first = j - self.params.window_frames + 1
         if windows and flag and first >= 0 and first % self.params.window_hop_frames == 0:
             event = self._window(first)
@@ -194,7 +205,8 @@ class Pipeline:
             return None
         start = self._clock()
         rows = self._frames[first - self._base: first - self._base + p.window_frames]
-        scores = self.classifier.scores(normalise_window(rows, p))
+        norm = self.adapter.norm() if self.adapter is not None else None
+        scores = self.classifier.scores(normalise_window(rows, p, norm))
         start_s = self._t(self._offset + first * self._hop)
         end_s = self._t(self._offset + (first + p.window_frames - 1) * self._hop + p.frame_length)
         decision = self._smoother.update(scores, start_s, end_s)
@@ -203,9 +215,11 @@ class Pipeline:
         self.last_scores = {k: float(v) for k, v in zip(self.labels, scores)}
         if decision is None:
             return None
+        adapted = {} if self.adapter is None else {"adapted_s": round(self.adapter.speech_s, 1)}
         self.last_emotion = self.events.emotion(label=decision.label, confidence=decision.confidence,
                                                 scores=decision.scores, start_s=decision.start_s,
-                                                end_s=decision.end_s, **affect(decision.scores, self._circumplex))
+                                                end_s=decision.end_s, **affect(decision.scores, self._circumplex),
+                                                **adapted)
         return self.last_emotion
 
     def _end_speech(self, end_sample: int) -> Event:
@@ -221,6 +235,8 @@ class Pipeline:
         processed_s = self.samples_in / self._rate
         extra: dict[str, Any] = {"rtf": round(self._busy_s / processed_s, 4) if processed_s else 0.0,
                                  "speaking": self.speaking}
+        if self.adapter is not None:
+            extra["adapted_s"] = round(self.adapter.speech_s, 1)
         if self._status_extra is not None:
             extra.update(self._status_extra())
         return self.events.status(
@@ -237,6 +253,8 @@ class Pipeline:
     def _trim(self) -> None:
         """Drop frames and flags no future window needs (keeps window_frames - 1 behind `_next`)."""
         keep_from = max(self._base, self._next - self.params.window_frames + 1)
+        if self.adapter is not None:
+            keep_from = min(keep_from, self._learned)  # the adapter's next segment
         cut = keep_from - self._base
         if cut > 0:
             self._frames, self._flags = self._frames[cut:], self._flags[cut:]

@@ -5,6 +5,10 @@ the voiced classification windows (those of `ser_edge.frontend.windows.clip_wind
 scores per window, averaged over the windows, and the average's arousal and valence
 (`ser_edge.model.circumplex`). Files and arrays stream through `FileScorer` block by block,
 so memory stays flat whatever the file's length.
+
+A speaker-normalised model learns the speaker's statistics as each file streams, from the
+prior: per file by default, or carried from file to file by passing the same `Adapter`
+(``recognizer.new_adapter()``) to every call, for one speaker's recordings.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from ser_edge.audio.read import iter_audio, resample, to_mono
 from ser_edge.model.bundle import Bundle
 from ser_edge.model.circumplex import affect
 from ser_edge.model.load import bundle_of, load_classifier
+from .adapter import Adapter, for_bundle
 from .filescore import FileScorer
 from ser_edge.errors import AudioError
 from ser_edge.frontend.mfcc import MfccExtractor
@@ -39,12 +44,16 @@ class FileResult:
     duration_s: float
     arousal: Optional[float] = None
     valence: Optional[float] = None
+    adapted_s: Optional[float] = None  # speaker-normalised models: speech the statistics rest on, s
 
     def to_dict(self) -> dict:
-        return {"label": self.label, "confidence": round(self.confidence, 4),
-                "scores": {k: round(v, 4) for k, v in self.scores.items()},
-                "arousal": self.arousal, "valence": self.valence,
-                "windows": self.windows, "voiced": round(self.voiced, 3), "duration_s": round(self.duration_s, 3)}
+        out = {"label": self.label, "confidence": round(self.confidence, 4),
+               "scores": {k: round(v, 4) for k, v in self.scores.items()},
+               "arousal": self.arousal, "valence": self.valence,
+               "windows": self.windows, "voiced": round(self.voiced, 3), "duration_s": round(self.duration_s, 3)}
+        if self.adapted_s is not None:
+            out["adapted_s"] = round(self.adapted_s, 1)
+        return out
 
 
 class Recognizer:
@@ -62,19 +71,28 @@ class Recognizer:
     def labels(self) -> tuple[str, ...]:
         return self.bundle.labels
 
-    def classify_array(self, samples: np.ndarray, sample_rate: int, *, name: str = "audio") -> FileResult:
-        """Mono or (frames, channels) float audio at ``sample_rate`` Hz -> one decision."""
+    def new_adapter(self, mode: str = "on") -> Optional[Adapter]:
+        """Fresh speaker statistics (from the prior) to share across calls; None unless speaker-normalised."""
+        return for_bundle(self.bundle, mode)
+
+    def classify_array(self, samples: np.ndarray, sample_rate: int, *, name: str = "audio",
+                       adapter: Optional[Adapter] = None) -> FileResult:
+        """Mono or (frames, channels) float audio at ``sample_rate`` Hz -> one decision.
+        ``adapter``: statistics to use and extend (default: fresh ones for this file)."""
         x = resample(to_mono(samples), sample_rate, self.params.sample_rate)
         block = self.params.sample_rate
-        return self._classify_blocks((x[i: i + block] for i in range(0, x.size, block)), name)
+        return self._classify_blocks((x[i: i + block] for i in range(0, x.size, block)), name, adapter)
 
-    def classify_file(self, path: str | os.PathLike) -> FileResult:
+    def classify_file(self, path: str | os.PathLike, *, adapter: Optional[Adapter] = None) -> FileResult:
         """Any supported audio file -> one decision; AudioError naming the file if unreadable.
-        The file is read in 1 s blocks: memory does not grow with its length."""
-        return self._classify_blocks(iter_audio(path, self.params.sample_rate), str(Path(path)))
+        The file is read in 1 s blocks: memory does not grow with its length.
+        ``adapter``: statistics to use and extend (default: fresh ones for this file)."""
+        return self._classify_blocks(iter_audio(path, self.params.sample_rate), str(Path(path)), adapter)
 
-    def _classify_blocks(self, blocks, name: str) -> FileResult:
-        scorer = FileScorer(self.params, self.classifier.scores_many)
+    def _classify_blocks(self, blocks, name: str, adapter: Optional[Adapter] = None) -> FileResult:
+        if adapter is None:
+            adapter = self.new_adapter()
+        scorer = FileScorer(self.params, self.classifier.scores_many, adapter=adapter)
         for block in blocks:
             scorer.push(block)
         whole = scorer.finish()
@@ -84,4 +102,5 @@ class Recognizer:
         best = int(np.argmax(whole.mean))
         scores = {k: float(v) for k, v in zip(self.labels, whole.mean)}
         return FileResult(self.labels[best], float(whole.mean[best]), scores, whole.windows, whole.voiced,
-                          whole.samples / self.params.sample_rate, **affect(scores, self.circumplex))
+                          whole.samples / self.params.sample_rate, **affect(scores, self.circumplex),
+                          adapted_s=None if adapter is None else adapter.speech_s)

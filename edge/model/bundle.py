@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ser_edge.errors import BundleError, ConfigError, shown
+from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.audio.wavfile import MAX_RATE, MIN_RATE
 from .circumplex import Point, read_circumplex
@@ -64,6 +65,18 @@ class Bundle:
         """label -> (valence, arousal) in [-1, 1] (`ser_edge.model.circumplex`); None if not every label
         has a place (no manifest field and no built-in default)."""
         return read_circumplex(str(self.path), self.manifest, self.labels)
+
+    @property
+    def adaptive(self) -> bool:
+        """True when windows are normalised with the speaker's statistics (``speaker_cmvn``)."""
+        return self.params.normalisation == "speaker_cmvn"
+
+    @property
+    def prior(self) -> Prior | None:
+        """The population prior of a ``speaker_cmvn`` bundle (checked at load), else None."""
+        if not self.adaptive:
+            return None
+        return Prior.from_dict(self.manifest["normalisation"]["statistics"], self.params.n_mfcc)
 
 
 def manifest_digest(manifest: dict[str, Any]) -> str:
@@ -116,6 +129,7 @@ def load_bundle(bundle_dir: Path | str, *, verify_checksum: bool = True) -> Bund
     for role in ("input", "output"):
         _check_tensor_entry(name, role, manifest[role])
     params = _params(name, manifest)
+    _check_normalisation(name, manifest, params)
     labels = manifest["labels"]
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
         raise BundleError(f"{name}: labels must be a non-empty list of names")
@@ -198,6 +212,36 @@ def _params(name: str, manifest: dict[str, Any]) -> FeatureParams:
         raise BundleError(f"{name}: feature_params_hash {manifest['feature_params_hash']!r} does not match "
                           f"the parameters ({params.stable_hash()})")
     return params
+
+
+def _check_normalisation(name: str, manifest: dict[str, Any], params: FeatureParams) -> None:
+    """A ``speaker_cmvn`` bundle needs "normalisation": {"kind": "speaker_cmvn", "statistics": the
+    population prior (mean and var, n_mfcc finite numbers each, var > 0), "adaptation": the same
+    constants as feature_params}. Other bundles are not asked for it (old manifests lack it)."""
+    if params.normalisation != "speaker_cmvn":
+        return
+    block = manifest.get("normalisation")
+    if not isinstance(block, dict) or block.get("kind") != "speaker_cmvn":
+        raise BundleError(f"{name}: feature_params say speaker_cmvn but manifest normalisation.kind is "
+                          f"{block.get('kind') if isinstance(block, dict) else block!r}")
+    try:
+        Prior.from_dict(block.get("statistics"), params.n_mfcc)
+    except ValueError as exc:
+        raise BundleError(f"{name}: manifest normalisation.statistics: {exc}") from None
+    constants = {"time_constant_s": params.adapt_time_constant_s, "prior_s": params.adapt_prior_s}
+    if block.get("adaptation") != constants:
+        raise BundleError(f"{name}: manifest normalisation.adaptation {block.get('adaptation')!r} does not match "
+                          f"feature_params ({constants})")
+
+
+def normalisation_block(params: FeatureParams, prior: Prior | None) -> dict[str, Any]:
+    """The manifest's "normalisation" entry for ``params`` (and, for speaker_cmvn, its prior)."""
+    if params.normalisation != "speaker_cmvn":
+        return {"kind": params.normalisation, "scope": "per window", "statistics": None}
+    if prior is None:
+        raise ConfigError("speaker_cmvn needs a population prior (no voiced training frames?)")
+    return {"kind": "speaker_cmvn", "scope": "per speaker, adaptive", "statistics": prior.to_dict(),
+            "adaptation": {"time_constant_s": params.adapt_time_constant_s, "prior_s": params.adapt_prior_s}}
 
 
 def _check_flatbuffer(bundle: Bundle) -> None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Mapping, Optional, Sequence
 
 from ser_edge.model.classifier import Classifier
+from .adaptstore import AdaptSession
 from .recorder import ClipRecorder
 from .checks import warn_if_exposed
 from ser_edge.config.load import load_settings
@@ -52,7 +53,8 @@ from .shutdown import Stopper
 log = logging.getLogger(__name__)
 
 #: what each kind of rebuild depends on (top-level settings fields)
-PIPELINE_KEYS = ("device", "status_interval_s", "model", "gate", "smoothing")
+PIPELINE_KEYS = ("device", "status_interval_s", "model", "gate", "smoothing", "adaptation", "adaptation_state",
+                 "adaptation_save_s")
 SINK_KEYS = ("device", "model", "sinks", "spool")
 #: how long start-up waits for network sinks (MQTT) to connect, s
 CONNECT_WAIT_S = 2.0
@@ -87,6 +89,7 @@ class Listener:
         self.rt: Optional[Runtime] = None
         self.source: Optional[ResilientSource] = None
         self._spools: dict[str, Spool] = {}
+        self._adapt = AdaptSession()  # speaker statistics of a speaker-normalised model
 
     # ----- building ----------------------------------------------------------------------------
     def _core(self, s: Settings, old: Optional[Runtime]) -> tuple[Classifier, EventFactory, Pipeline]:
@@ -108,7 +111,8 @@ class Listener:
             factory = EventFactory(model_id=bundle.model_id, model_sha256=bundle.sha256, device=device)
         pipeline = Pipeline(classifier, events=factory, gate=s.gate, smoothing=s.smoothing,
                             status_interval_s=s.status_interval_s, status_extra=self._status_extra,
-                            start_sample=0 if old is None else old.pipeline.end_sample)
+                            start_sample=0 if old is None else old.pipeline.end_sample,
+                            adapter=self._adapt.adapter_for(s, classifier))
         return classifier, factory, pipeline
 
     def _sinks(self, s: Settings, classifier: Classifier, spools: Mapping[str, Spool], *,
@@ -181,6 +185,7 @@ class Listener:
                     self.rt.clips.add(block.samples)  # first: this block's events may need its audio
                 self._dispatch(self.rt.pipeline.push(block.samples, dropped=block.dropped))
                 self._last_audio = time.monotonic()
+                self._adapt.tick()
             if self.view is not None:
                 self.view.update(self.rt.pipeline)
             self._watchdog()
@@ -223,6 +228,7 @@ class Listener:
                     if self.view is not None:
                         self.view.update(rt.pipeline, force=True)  # the final state stays on screen
                 finally:
+                    self._adapt.save()
                     close_outputs(rt.sinks, self._spools, self.stopper.left())
             if self.source is not None:
                 self.source.close()
@@ -234,6 +240,7 @@ class Listener:
         """Re-read the configuration file (with the same flags); True if the new one runs."""
         assert self.rt is not None and self.source is not None
         self.notifier.reloading()
+        self._adapt.save()
         try:
             new = load_settings(self.config_path, self.overrides)
             changed = [k for k in Settings.__dataclass_fields__ if getattr(new, k) != getattr(self.settings, k)]

@@ -123,4 +123,16 @@ def test_bench_json_has_every_figure(data_dir: Path):
     assert report["startup"]["classify_first_s"] is not None
     assert report["realtime_cpu"]["percent_of_one_core"] is not None
     assert {"load_1m", "cpu", "cores"} <= set(report["machine_before"])
-    assert "per window" in format_report(report)
+    assert report["adaptation_us"]["p50"] > 0 and report["adaptation_us"]["adaptive_model"] is False
+    assert "per window" in format_report(report) and "speaker statistics" in format_report(report)
+
+
+def test_adaptation_cost_of_a_speaker_model(data_dir: Path, tmp_path: Path):
+    from ser_edge.bench.adaptcost import adaptation_cost
+    from ser_edge.frontend.mfcc import MfccExtractor
+    from ser_edge.model.bundle import load_bundle
+    from tests.edge.speaker_bundle import make_speaker_bundle
+
+    bundle = load_bundle(make_speaker_bundle(tmp_path / "b", data_dir))
+    cost = adaptation_cost(bundle, MfccExtractor(bundle.params)(np.zeros(48000, np.float32)), repeats=50)
+    assert cost["adaptive_model"] and cost["n"] == 50 and 0 < cost["p50"] < 50_000
