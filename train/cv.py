@@ -77,6 +77,11 @@ def fold_metrics(predict: Callable, data, part: str = "test") -> Optional[dict]:
     if len(windows) == 0:
         return None
     ids, scores = aggregate_clip_scores(predict(windows.x), windows.clip)
+    return clip_figures(ids, scores, data)
+
+
+def clip_figures(ids: np.ndarray, scores: np.ndarray, data) -> dict:
+    """The cv figures of clip scores (rows of ``scores`` for clips ``ids`` of ``data.clips``), also per corpus."""
     out = _figures(ids, scores, data.clips, data.label_set.labels, data.label_set)
     corpora = sorted({corpus_of(data.clips[i].speaker) for i in ids})
     if len(corpora) > 1:
@@ -111,6 +116,12 @@ def run_fold(base: TrainConfig, fold: Fold, fold_dir: Path, *, progress: bool = 
     model, history = train_model(config, data, verbose=2 if progress else 0)  # -v: a line per epoch
     predict = lambda x: model.predict(x, batch_size=256, verbose=0)  # noqa: E731
     test = fold_metrics(predict, data)
+    adapted = None
+    if config.params.normalisation == "speaker_cmvn" and test is not None:
+        from .cv_adapt import adapted_test_figures  # cold, 30 s, all: as a device would adapt
+
+        adapted = adapted_test_figures(predict, config, data, lambda ids, scores: clip_figures(ids, scores, data))
+        test = adapted.get("all", test)
     validation = evaluate_windows(predict, data.windows["validation"], data.clips, data.label_set)
     epochs = len(history.get("loss", []))
     metrics = {"validation": validation, "test": test, "epochs_run": epochs,
@@ -119,7 +130,7 @@ def run_fold(base: TrainConfig, fold: Fold, fold_dir: Path, *, progress: bool = 
     clips = {part: sum(1 for c in data.clips if data.split.part_of(c) == part) for part in ("train", "validation", "test")}
     result = {**fold.to_dict(), "clips": clips, "epochs": epochs, "features_seconds": round(features_s, 1),
               "seconds": round(time.time() - started, 1), "validation_uar": (validation or {}).get("uar"),
-              "metrics": test, "skipped": len(data.skipped)}
+              "metrics": test, "skipped": len(data.skipped), **({"adapted": adapted} if adapted else {})}
     _write_json(fold_dir / FOLD_FILE, result)
     return result
 

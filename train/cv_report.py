@@ -21,6 +21,12 @@ def summarise(folds: Sequence[dict]) -> dict:
             values = np.array([t[metric] for t in mine], dtype=float)
             sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
             summary[kind][metric] = {"mean": float(values.mean()) if len(values) else None, "sd": sd, "n": len(values)}
+        for condition in dict.fromkeys(c for f in folds if f["kind"] == kind for c in f.get("adapted", {})):
+            mine = [f["adapted"][condition] for f in folds if f["kind"] == kind and condition in f.get("adapted", {})]
+            values = {m: np.array([t[m] for t in mine], dtype=float) for m in METRICS}
+            summary[kind].setdefault("adapted", {})[condition] = {
+                m: {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0, "n": len(v)}
+                for m, v in values.items()}
         summary[kind]["seconds"] = round(sum(f.get("seconds", 0) for f in folds if f["kind"] == kind), 1)
     return {"folds": list(folds), "summary": summary}
 
@@ -41,7 +47,8 @@ def fold_line(fold: dict) -> str:
     t = fold["metrics"]
     figures = "  ".join(f"{HEADINGS[m]} {t[m]:.3f}" for m in METRICS)
     mark = " (done before)" if fold.get("resumed") else ""
-    return (f"{fold['name']}: test {_test_name(fold)} ({t['n']} clips): {figures}; most predicted {_top(t)}; "
+    adapted = "".join(f"; {c} UAR {a['uar']:.3f}" for c, a in fold.get("adapted", {}).items())
+    return (f"{fold['name']}: test {_test_name(fold)} ({t['n']} clips): {figures}; most predicted {_top(t)}{adapted}; "
             f"{fold['epochs']} epochs, {fold['seconds'] / 60:.1f} min{mark}")
 
 
@@ -55,6 +62,9 @@ def format_table(result: dict) -> str:
     for kind, s in result["summary"].items():
         rows.append([f"{kind} mean ± sd", f"{s['uar']['n']} folds", "",
                      *(f"{s[m]['mean']:.3f} ± {s[m]['sd']:.3f}" for m in METRICS), "", "", f"{s['seconds'] / 60:.1f}"])
+        for condition, a in s.get("adapted", {}).items():  # speaker-normalised recipes: how adapted
+            rows.append([f"  {condition}", f"{a['uar']['n']} folds", "",
+                         *(f"{a[m]['mean']:.3f} ± {a[m]['sd']:.3f}" for m in METRICS), "", "", ""])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
     lines += ["", "recall per class (test clips of each fold; - = class absent):"]

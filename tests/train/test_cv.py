@@ -110,3 +110,19 @@ def test_cv_cli_unknown_fold_is_one_line(three_corpora, tmp_path):
                            "-o", str(tmp_path / "cv"), "--only", "corpus-tess"], capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert "no fold corpus-tess; folds: corpus-ravdess, corpus-emovo" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cv_of_a_speaker_normalised_recipe_reports_cold_30s_and_all(three_corpora, tmp_path):
+    from ser_edge.frontend.params import FeatureParams
+    from ser_train.cv import plan, run_cv
+    from ser_train.cv_report import format_table
+
+    base = _config(three_corpora, tmp_path / "cache", params=FeatureParams(normalisation="speaker_cmvn"))
+    fold = [f for f in plan(base, ["corpus"]) if f.name == "corpus-turev"]
+    result = run_cv(base, fold, tmp_path / "cv", echo=lambda line: None)
+    done = result["folds"][0]
+    assert set(done["adapted"]) == {"cold", "30s", "all"}
+    assert done["metrics"] == done["adapted"]["all"] and done["adapted"]["cold"]["n"] == 16
+    cold = result["summary"]["corpus"]["adapted"]["cold"]["uar"]
+    assert cold["n"] == 1 and 0.0 <= cold["mean"] <= 1.0
+    assert "  cold" in format_table(result) and "  30s" in format_table(result)
