@@ -174,7 +174,7 @@ class MqttSinkSettings(Checked):
     topic_prefix: str = opt("ser-edge", "first topic level(s)", "str")
     discovery: bool = opt(True, "publish Home Assistant discovery", "bool")
     discovery_prefix: str = opt("homeassistant", "Home Assistant discovery prefix", "str")
-    flush_timeout_s: float = opt(1.0, "wait at stop for the broker's acknowledgements, s", low=0, high=60, unit="s")
+    flush_timeout_s: float = opt(1.0, "wait at stop for the broker's acknowledgements, s (within the 10 s shutdown budget)", low=0, high=60, unit="s")
     event_types: list = _types(EVENT_NAMES)
 
 
@@ -190,7 +190,7 @@ class WebhookSinkSettings(Checked):
                        "-1 = until delivered, later events waiting in the spool", "int", low=-1, high=1000)
     backoff_max_s: float = opt(30.0, "longest wait between attempts (from 0.5 s, doubling), s", low=0.1, high=3600,
                                unit="s")
-    close_timeout_s: float = opt(1.0, "wait at stop for queued requests, s", low=0, high=60, unit="s")
+    close_timeout_s: float = opt(1.0, "wait at stop for queued requests, s (within the 10 s shutdown budget)", low=0, high=60, unit="s")
     event_types: list = _types(["emotion"])
 
 
@@ -201,7 +201,7 @@ class CommandSinkSettings(Checked):
     argv: list = opt([], "program and arguments ([] = off); on the command line one shell-quoted string",
                      "str_list", flag="--command")
     timeout_s: float = opt(10.0, "the program is killed after this, s", low=0.1, high=600, unit="s")
-    close_timeout_s: float = opt(1.0, "wait at stop for queued runs, s", low=0, high=60, unit="s")
+    close_timeout_s: float = opt(1.0, "wait at stop for queued runs, s (within the 10 s shutdown budget)", low=0, high=60, unit="s")
     event_types: list = _types(["emotion"])
 
 
