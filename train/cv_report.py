@@ -17,18 +17,22 @@ def summarise(folds: Sequence[dict]) -> dict:
     for kind in dict.fromkeys(f["kind"] for f in folds):
         mine = [f["metrics"] for f in folds if f["kind"] == kind and f.get("metrics")]
         summary[kind] = {}
-        for metric in METRICS:
-            values = np.array([t[metric] for t in mine], dtype=float)
-            sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-            summary[kind][metric] = {"mean": float(values.mean()) if len(values) else None, "sd": sd, "n": len(values)}
+        summary[kind].update(_spread(mine))
         for condition in dict.fromkeys(c for f in folds if f["kind"] == kind for c in f.get("adapted", {})):
-            mine = [f["adapted"][condition] for f in folds if f["kind"] == kind and condition in f.get("adapted", {})]
-            values = {m: np.array([t[m] for t in mine], dtype=float) for m in METRICS}
-            summary[kind].setdefault("adapted", {})[condition] = {
-                m: {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0, "n": len(v)}
-                for m, v in values.items()}
+            adapted = [f["adapted"][condition] for f in folds if f["kind"] == kind and condition in f.get("adapted", {})]
+            summary[kind].setdefault("adapted", {})[condition] = _spread(adapted)
         summary[kind]["seconds"] = round(sum(f.get("seconds", 0) for f in folds if f["kind"] == kind), 1)
     return {"folds": list(folds), "summary": summary}
+
+
+def _spread(figures: Sequence[dict]) -> dict:
+    """{metric: {"mean", "sd", "n"}} over folds' figures; sd is the sample sd (0 for one fold)."""
+    out = {}
+    for metric in METRICS:
+        values = np.array([t[metric] for t in figures], dtype=float)
+        sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        out[metric] = {"mean": float(values.mean()) if len(values) else None, "sd": sd, "n": len(values)}
+    return out
 
 
 def _test_name(fold: dict) -> str:
