@@ -22,7 +22,14 @@ _OPTIONS = (
     click.option("--learning-rate", default=1e-3, show_default=True),
     click.option("--width", default=48, show_default=True, help="Filters in the first conv block."),
     click.option("--depth", default=3, show_default=True, help="Conv blocks."),
+    click.option("--kernel", default=5, show_default=True, help="Conv kernel length, frames."),
     click.option("--dropout", default=0.3, show_default=True, help="Dropout before the dense layer."),
+    click.option("--pooling", type=click.Choice(["mean", "mean+max"]), default="mean", show_default=True,
+                 help="Pooling over time before the dense layer."),
+    click.option("--balance", type=click.Choice(["class", "class+speaker", "class+speaker+corpus"]),
+                 default="class+speaker", show_default=True,
+                 help="What weighs the same in the loss: classes, speakers, corpora."),
+    click.option("--label-smoothing", default=0.0, show_default=True, help="Share of each target spread over all classes."),
     click.option("--mixup", default=0.0, show_default=True, help="Mixup Beta alpha (0 = off)."),
     click.option("--copies", default=None, type=int, help="Augmented copies per training clip (default from the augment config)."),
     click.option("--no-augment", is_flag=True, help="Train on clean clips without SpecAugment masks."),
@@ -39,7 +46,8 @@ _OPTIONS = (
     click.option("--budget-max-s", default=0.0, show_default=True, help="speaker: most speech, s (0 = all of it)."),
     click.option("--budget-draws", default=8, show_default=True, help="speaker: random budgets drawn per training speaker."),
 )
-NAMES = ("label_set", "exclude_speakers", "epochs", "patience", "batch_size", "learning_rate", "width", "depth", "dropout",
+NAMES = ("label_set", "exclude_speakers", "epochs", "patience", "batch_size", "learning_rate", "width", "depth", "kernel",
+         "dropout", "pooling", "balance", "label_smoothing",
          "mixup", "copies", "no_augment", "augment_file", "seed", "cache_dir", "params_file", "norm", "budget_min_s",
          "budget_max_s", "budget_draws")
 
@@ -77,7 +85,7 @@ def train_config(data_dirs, options: dict[str, Any], **fixed: Any):
     return TrainConfig(
         data_dirs=tuple(str(d) for d in data_dirs), label_set=o["label_set"], exclude_speakers=speakers(o["exclude_speakers"]),
         epochs=o["epochs"], patience=o["patience"], batch_size=o["batch_size"], learning_rate=o["learning_rate"],
-        seed=o["seed"], mixup=o["mixup"], cache_dir=str(o["cache_dir"]), params=params,
+        seed=o["seed"], mixup=o["mixup"], balance=o["balance"], label_smoothing=o["label_smoothing"], cache_dir=str(o["cache_dir"]), params=params,
         budget_min_s=o["budget_min_s"], budget_max_s=o["budget_max_s"], budget_draws=o["budget_draws"],
-        model=ModelConfig(width=o["width"], depth=o["depth"], dropout=o["dropout"]), augment=augment, **fixed,
+        model=ModelConfig(width=o["width"], depth=o["depth"], kernel=o["kernel"], dropout=o["dropout"], pooling=o["pooling"]), augment=augment, **fixed,
     )

@@ -63,6 +63,10 @@ def plan(base: TrainConfig, kinds: Sequence[str], *, k: int = 5) -> List[Fold]:
     return folds
 
 
+# settings added after earlier recipe.json files were written, at the value those runs used
+ADDED_SINCE = {"label_smoothing": 0.0}
+
+
 def recipe(base: TrainConfig) -> dict:
     """What must be equal for two folds to belong to one cross-validation."""
     data = base.to_dict()
@@ -161,7 +165,7 @@ def _check_recipe(base: TrainConfig, out_dir: Path) -> None:
     path = out_dir / "recipe.json"
     wanted = json.loads(json.dumps(recipe(base)))  # as JSON has it: tuples are lists
     if path.is_file():
-        saved = json.loads(path.read_text())
+        saved = {**ADDED_SINCE, **json.loads(path.read_text())}
         if saved != wanted:
             changed = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
             raise ConfigError(f"{out_dir} holds folds of another recipe (differs in: {', '.join(changed)}); "

@@ -43,7 +43,8 @@ class TrainConfig:
     learning_rate: float = 1e-3  # Adam, halved when validation loss stalls
     patience: int = 10  # epochs without validation improvement before stopping
     seed: int = 0
-    balance: str = "class+speaker"  # "class": classes weigh the same; "+speaker": speakers too
+    balance: str = "class+speaker"  # "class": classes weigh the same; "+speaker": speakers too; "+corpus": corpora too
+    label_smoothing: float = 0.0  # share of each target spread evenly over the classes
     mixup: float = 0.0  # Beta(a, a) of mixup between windows of a batch; 0 = off
     monitor: str = "val_uar"  # early stopping on validation clip-level UAR, or "val_loss"
     workers: int = 0  # feature extraction processes; 0 = all cores
@@ -59,6 +60,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not (isinstance(self.mixup, (int, float)) and 0.0 <= self.mixup <= 10.0):
             raise ConfigError(f"mixup={self.mixup!r} is invalid; allowed: 0 (off) or a Beta alpha up to 10, e.g. 0.4")
+        if self.balance not in BALANCES:
+            raise ConfigError(f"balance={self.balance!r} is invalid; allowed: {', '.join(BALANCES)}")
+        if not (isinstance(self.label_smoothing, (int, float)) and 0.0 <= self.label_smoothing < 0.5):
+            raise ConfigError(f"label_smoothing={self.label_smoothing!r} is invalid; allowed: 0 (off) up to 0.5, e.g. 0.1")
         if not (self.budget_min_s > 0 and self.budget_max_s >= 0 and isinstance(self.budget_draws, int) and self.budget_draws >= 1):
             raise ConfigError(f"speech budget min {self.budget_min_s!r} s, max {self.budget_max_s!r} s, draws "
                               f"{self.budget_draws!r} is invalid; allowed: min > 0 s, max >= 0 s (0 = all), draws >= 1")
@@ -190,7 +195,7 @@ def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
     model = build_model(config.params.window_frames, config.params.n_mfcc, n_classes, config.model)
     # one-hot targets throughout: mixup makes them soft
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing), metrics=["accuracy"])
     weights = window_weights(tr, data, n_classes, config.balance)
     mode = "max" if config.monitor == "val_uar" else "min"
     callbacks = [
@@ -207,16 +212,40 @@ def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
 def window_weights(windows: WindowSet, data: Prepared, n_classes: int, balance: str) -> np.ndarray:
     """Per-window loss weights (mean 1): classes balanced, and with "+speaker" each
     speaker's windows weigh the same in total, so two prolific speakers (TESS) do
-    not outweigh sixteen others."""
+    not outweigh sixteen others. With "+corpus" each corpus weighs the same in total
+    (its speakers equally within it) while classes stay balanced: raked, since one
+    corpus may lack classes (TurEV-DB has four)."""
     by_class = class_weights(windows.y, n_classes)
     w = np.array([by_class[int(y)] for y in windows.y])
+    speakers = np.array([data.clips[i].balance_key for i in windows.clip])  # own data: a file without speaker is one
     if balance == "class+speaker":
-        speakers = np.array([data.clips[i].balance_key for i in windows.clip])  # own data: a file without speaker is one
         names, inverse, counts = np.unique(speakers, return_inverse=True, return_counts=True)
         w = w * (len(speakers) / (len(names) * counts))[inverse]
+    elif balance == "class+speaker+corpus":
+        corpora = np.array([data.clips[i].corpus for i in windows.clip])
+        w = _rake(windows.y, speakers, corpora)
     elif balance != "class":
-        raise ConfigError(f"balance={balance!r} is invalid; allowed: class, class+speaker")
+        raise ConfigError(f"balance={balance!r} is invalid; allowed: {', '.join(BALANCES)}")
     return (w / w.mean()).astype(np.float32)
+
+
+BALANCES = ("class", "class+speaker", "class+speaker+corpus")
+
+
+def _rake(y: np.ndarray, speakers: np.ndarray, corpora: np.ndarray, rounds: int = 50) -> np.ndarray:
+    """Weights (n,) whose class totals are equal and whose speaker totals are
+    1/(corpora x speakers of that corpus), by alternating the two scalings
+    (iterative proportional fitting); 50 rounds leave both within ~1 %."""
+    _, cls = np.unique(y, return_inverse=True)
+    names, spk = np.unique(speakers, return_inverse=True)
+    corpus_of = {s: c for s, c in zip(speakers, corpora)}
+    per_corpus = {c: sum(corpus_of[s] == c for s in names) for c in set(corpora)}
+    target_spk = np.array([1.0 / (len(per_corpus) * per_corpus[corpus_of[s]]) for s in names])
+    w = np.ones(len(y))
+    for _ in range(rounds):
+        w *= (1.0 / (cls.max() + 1) / np.bincount(cls, weights=w))[cls]
+        w *= (target_spk / np.bincount(spk, weights=w))[spk]
+    return w
 
 
 class _ValidationUar:

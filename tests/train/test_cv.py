@@ -102,6 +102,15 @@ def test_cv_refuses_to_mix_recipes_in_one_folder(three_corpora, tmp_path):
     (tmp_path / "cv" / "recipe.json").write_text(json.dumps(recipe(base)))
     with pytest.raises(ConfigError, match="holds folds of another recipe \\(differs in: epochs\\)"):
         run_cv(_config(three_corpora, tmp_path / "cache", epochs=3), plan(base, ["corpus"]), tmp_path / "cv")
+    # a recipe.json written before label smoothing existed still matches a recipe without it
+    from ser_train.cv import _check_recipe
+
+    old = recipe(base)
+    old.pop("label_smoothing")
+    (tmp_path / "cv" / "recipe.json").write_text(json.dumps(old))
+    _check_recipe(base, tmp_path / "cv")
+    with pytest.raises(ConfigError, match="differs in: label_smoothing"):
+        _check_recipe(_config(three_corpora, tmp_path / "cache", label_smoothing=0.1), tmp_path / "cv")
 
 
 def test_cv_cli_unknown_fold_is_one_line(three_corpora, tmp_path):

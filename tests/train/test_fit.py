@@ -93,3 +93,43 @@ def test_excluded_speakers_are_in_no_part_and_must_exist(tiny_data, tmp_path):
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     with pytest.raises(ConfigError, match="exclude_speakers: ravdess:19 not in the data"):
         prepare(dataclasses.replace(config, exclude_speakers=("19",)), progress=False)
+
+
+def _clips(*specs: tuple[str, str]):
+    """Stand-in clips with the two fields balancing reads: (corpus, speaker) each."""
+    Clip = type("Clip", (), {})
+    clips = []
+    for corpus, speaker in specs:
+        clip = Clip()
+        clip.corpus, clip.balance_key = corpus, f"{corpus}:{speaker}"
+        clips.append(clip)
+    return clips
+
+
+def test_corpus_balance_gives_each_corpus_and_each_class_the_same_weight():
+    from ser_train.dataset import WindowSet
+    from ser_train.fit import window_weights
+
+    # corpus a: three speakers, both classes, 2 windows each; corpus b: one speaker, 6 windows of class 0, 2 of class 1
+    specs = [("a", s) for s in "xyz" for _ in range(4)] + [("b", "w")] * 8
+    y = np.array([0, 0, 1, 1] * 3 + [0] * 6 + [1] * 2)
+    clips = _clips(*specs)
+    windows = WindowSet(np.zeros((len(y), 1, 1), np.float32), y, np.arange(len(y)))
+    data = type("Data", (), {"clips": clips})()
+    w = window_weights(windows, data, 2, "class+speaker+corpus")
+    corpus_b = np.arange(len(y)) >= 12
+    assert w.mean() == pytest.approx(1.0)
+    assert w[corpus_b].sum() == pytest.approx(w[~corpus_b].sum(), rel=1e-6)  # the lone speaker weighs as much as three
+    assert w[y == 0].sum() == pytest.approx(w[y == 1].sum(), rel=0.02)
+    speaker_totals = [w[i:i + 4].sum() for i in (0, 4, 8)]
+    assert np.allclose(speaker_totals, speaker_totals[0])
+    # class+speaker alone lets corpus a's three speakers outweigh b's one
+    plain = window_weights(windows, data, 2, "class+speaker")
+    assert plain[~corpus_b].sum() > 2 * plain[corpus_b].sum()
+
+
+def test_balance_and_label_smoothing_are_checked(tmp_path):
+    with pytest.raises(ConfigError, match="balance='corpus'.*allowed: class, class\\+speaker"):
+        TrainConfig(data_dirs=(str(tmp_path),), balance="corpus")
+    with pytest.raises(ConfigError, match="label_smoothing=0.7"):
+        TrainConfig(data_dirs=(str(tmp_path),), label_smoothing=0.7)
