@@ -76,3 +76,25 @@ def card(bundle: Path, folds: Path | None, speaker_curve: Path | None) -> None:
 
     click.echo(render_card(bundle, json.loads(folds.read_text()) if folds else None,
                            json.loads(speaker_curve.read_text()) if speaker_curve else None), nl=False)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("data_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--speakers", required=True, help="Held-out speakers to listen to, e.g. ravdess:15,emovo:m3 (never trained on).")
+@click.option("--max-false-per-min", default=0.5, show_default=True,
+              help="Non-neutral emotion events allowed per minute of neutral speech, all labels together.")
+@click.option("--write", is_flag=True, help="Write the chosen thresholds into BUNDLE's manifest (re-stamped).")
+@click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False), help="Also write the figures here.")
+@verbosity_options
+def tune(bundle: Path, data_dirs, speakers: str, max_false_per_min: float, write: bool, json_out: Path | None,
+         verbose: int, quiet: bool) -> None:
+    """Tune BUNDLE's per-label thresholds and report the smoothing on held-out speakers of DATA_DIRS
+    listened to through the device pipeline, and on noise without speech (ser_train.tune)."""
+    from .tuning import format_tuning, tune_bundle
+
+    setup_logging(verbose, quiet)
+    result = tune_bundle(bundle, list(data_dirs), speakers, max_false_per_min=max_false_per_min, write=write)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+    click.echo(format_tuning(result))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from .schema import Checked, Spec, opt, section
 
@@ -92,20 +92,22 @@ class SmoothingSettings(Checked):
     average_windows: int = opt(3, "windows averaged", "int", low=1, high=50)
     threshold: float = opt(0.5, "smoothed score a label needs to be decided, for labels not in thresholds",
                            low=0, high=1)
-    thresholds: dict = opt({}, "per-label thresholds, e.g. {angry = 0.6}; labels must be the model's",
+    thresholds: dict = opt({}, "per-label thresholds, e.g. {angry = 0.6} (over the model's tuned ones); labels must be the model's",
                            "number_map", low=0, high=1, flag="--threshold")
     min_duration_s: float = opt(1.0, "audio a label must hold before it is decided, s", low=0, high=600, unit="s")
     hold_s: float = opt(3.0, "time before the same label may be decided again, s", low=0, high=3600, unit="s")
 
-    def smoother_kwargs(self, labels: Sequence[str]) -> dict[str, Any]:
+    def smoother_kwargs(self, labels: Sequence[str], tuned: Optional[Mapping[str, float]] = None) -> dict[str, Any]:
         """Keyword arguments for `Smoother` for a model with these labels.
 
-        Labels without their own threshold get `threshold`; a threshold for a label the
-        model does not have is left in, so that `Smoother` rejects it by name.
+        A label's threshold is its own in `thresholds`, else the model's tuned one (``tuned``,
+        from the bundle's manifest), else `threshold`. A threshold for a label the model does
+        not have is left in, so that `Smoother` rejects it by name.
         """
         thresholds: Any = self.threshold
-        if self.thresholds:
+        if self.thresholds or tuned:
             thresholds = {k: self.threshold for k in labels}
+            thresholds.update(tuned or {})
             thresholds.update(self.thresholds)
         return {"labels": list(labels), "average_windows": self.average_windows, "thresholds": thresholds,
                 "min_duration_s": self.min_duration_s, "hold_s": self.hold_s}

@@ -74,6 +74,7 @@ class Pipeline:
         clock: Callable[[], float] = time.perf_counter,
         status_extra: Optional[Callable[[], Mapping[str, Any]]] = None,
         adapter: Optional[Adapter] = None,
+        on_window: Optional[Callable[[np.ndarray, float, float], None]] = None,
     ) -> None:
         """Build the front end, gate, classifier and smoother (ConfigError/BundleError if invalid).
 
@@ -87,6 +88,8 @@ class Pipeline:
             status_extra: called for further scalar readings to put into status events.
             adapter: speaker statistics for a ``speaker_cmvn`` model (default: fresh from its
                 prior, learning); ignored for other models.
+            on_window: called with each classified window's scores (float32, label order),
+                start_s and end_s, before smoothing (for tools that replay the smoother).
         """
         self.classifier = load_classifier(model)
         self.params = self.classifier.bundle.params
@@ -97,11 +100,11 @@ class Pipeline:
         gate = gate or GateSettings()
         self.min_voiced = gate.min_voiced
         self._gate = VoiceGate.from_params(self.params, **gate.gate_kwargs())
-        self._smoother = Smoother(**(smoothing or SmoothingSettings()).smoother_kwargs(self.labels))
+        self._smoother = Smoother(**(smoothing or SmoothingSettings()).smoother_kwargs(self.labels, bundle.thresholds))
         self._mfcc = MfccExtractor(self.params).stream()
         self.adapter = (adapter or for_bundle(bundle)) if bundle.adaptive else None
         self._learned = 0  # hop up to which the adapter has learnt
-        self._clock, self._status_extra = clock, status_extra
+        self._clock, self._status_extra, self._on_window = clock, status_extra, on_window
         self._started = clock()
         self._hop, self._rate = self.params.hop_length, self.params.sample_rate
         self._offset = int(start_sample)
@@ -209,6 +212,8 @@ class Pipeline:
         scores = self.classifier.scores(normalise_window(rows, p, norm))
         start_s = self._t(self._offset + first * self._hop)
         end_s = self._t(self._offset + (first + p.window_frames - 1) * self._hop + p.frame_length)
+        if self._on_window is not None:
+            self._on_window(scores, start_s, end_s)
         decision = self._smoother.update(scores, start_s, end_s)
         self._latencies.append(1000.0 * (self._clock() - start))
         self.windows_classified += 1

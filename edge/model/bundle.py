@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 REQUIRED = ("schema_version", "model", "labels", "feature_params", "feature_params_hash", "input", "output")
 
 
+#: the manifest field of per-label decision thresholds (written by `ser-train tune`)
+THRESHOLDS_FIELD = "thresholds"
+
+
 @dataclass(frozen=True)
 class Bundle:
     """A verified bundle: where it is, what it says."""
@@ -65,6 +69,12 @@ class Bundle:
         """label -> (valence, arousal) in [-1, 1] (`ser_edge.model.circumplex`); None if not every label
         has a place (no manifest field and no built-in default)."""
         return read_circumplex(str(self.path), self.manifest, self.labels)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Per-label decision thresholds tuned for this model (manifest ``thresholds``; checked at
+        load); empty for bundles without them. A config's own thresholds take precedence."""
+        return {str(k): float(v) for k, v in (self.manifest.get(THRESHOLDS_FIELD) or {}).items()}
 
     @property
     def adaptive(self) -> bool:
@@ -138,6 +148,7 @@ def load_bundle(bundle_dir: Path | str, *, verify_checksum: bool = True) -> Bund
     _check_manifest_hash(name, manifest)
     bundle = Bundle(bundle_dir, manifest, params, tuple(labels))
     read_circumplex(name, manifest, bundle.labels)  # a bad placement fails the load, not the first event
+    _check_thresholds(name, manifest.get(THRESHOLDS_FIELD), bundle.labels)
     if not bundle.model_path.is_file():
         raise BundleError(f"{name}: model file {bundle.model_path.name} is missing")
     if verify_checksum and _sha256_or_fail(bundle) != bundle.sha256.lower():
@@ -145,6 +156,20 @@ def load_bundle(bundle_dir: Path | str, *, verify_checksum: bool = True) -> Bund
                           "(corrupt or replaced model)")
     _check_flatbuffer(bundle)
     return bundle
+
+
+def _check_thresholds(name: str, thresholds: Any, labels: tuple[str, ...]) -> None:
+    """``thresholds``, if present: an object of the model's labels to numbers in [0, 1]."""
+    if thresholds is None:
+        return
+    if not isinstance(thresholds, dict):
+        raise BundleError(f"{name}: {THRESHOLDS_FIELD} must be an object of label -> number in [0, 1]")
+    for label, value in thresholds.items():
+        if label not in labels:
+            raise BundleError(f"{name}: {THRESHOLDS_FIELD} names {label!r}, which is not a label of the model "
+                              f"({', '.join(labels)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise BundleError(f"{name}: {THRESHOLDS_FIELD}[{label!r}] = {value!r} is invalid; allowed: a number in [0, 1]")
 
 
 def _check_manifest_hash(name: str, manifest: dict[str, Any]) -> None:
