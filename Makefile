@@ -39,9 +39,9 @@ $(DEV_VENV)/.installed: pyproject.toml
 system-deps:
 	bash scripts/install-system-deps
 
-# Retrain and convert the shipped default model (see models/MODEL_CARD.md).
+# Retrain, convert and tune the shipped bundles, default and 4class (see models/MODEL_CARD.md).
 model: $(DEV_VENV)/.installed
-	bash scripts/make-default-model $(DATA)
+	bash scripts/make-models $(DATA)
 
 bench: $(DEV_VENV)/.installed
 	$(DEV_VENV)/bin/ser-edge bench

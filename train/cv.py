@@ -6,6 +6,7 @@
       <fold>/fold.json      how the fold was built and its test figures: written last,
                             so a fold with this file is finished and a rerun skips it
       cv.json, cv.png       every finished fold, mean +- sd per kind, per-fold bars
+      confusion-<kind>.png  each fold kind's test confusion, pooled over its folds
 
 Figures per fold (clip level, test speakers): ``uar`` over the label set's classes
 the test data has, ``uar4`` over neutral/happy/sad/angry (scores restricted to those
@@ -199,7 +200,20 @@ def run_cv(base: TrainConfig, folds: Sequence[Fold], out_dir: Path, *,
                   machine=f"{platform.machine()}, {os.cpu_count()} cores", load=_load(), recipe=recipe(base))
     _write_json(out_dir / CV_FILE, result)
     plot_folds(result, out_dir / PLOT_FILE)
+    _plot_confusions(result, out_dir)
     return result
+
+
+def _plot_confusions(result: dict, out_dir: Path) -> None:
+    """confusion-<kind>.png: each fold kind's clip confusion, pooled over its folds."""
+    from .plots import plot_confusion
+
+    names = {"corpus": "leave one corpus out", "speaker": "speaker folds"}
+    for kind, summary in result["summary"].items():
+        if summary["confusion"]["labels"]:
+            n = summary["uar"]["n"]
+            plot_confusion(summary["confusion"], out_dir / f"confusion-{kind}.png",
+                           title=f"{names.get(kind, kind)}: {n} folds pooled, test clips")
 
 
 def _load() -> Optional[list]:

@@ -22,7 +22,18 @@ def summarise(folds: Sequence[dict]) -> dict:
             adapted = [f["adapted"][condition] for f in folds if f["kind"] == kind and condition in f.get("adapted", {})]
             summary[kind].setdefault("adapted", {})[condition] = _spread(adapted)
         summary[kind]["seconds"] = round(sum(f.get("seconds", 0) for f in folds if f["kind"] == kind), 1)
+        summary[kind]["confusion"] = pooled_confusion(mine)
     return {"folds": list(folds), "summary": summary}
+
+
+def pooled_confusion(figures: Sequence[dict]) -> dict:
+    """{"labels", "matrix"}: the folds' clip confusion matrices (rows: true label) summed."""
+    with_confusion = [t["confusion"] for t in figures if t.get("confusion")]
+    if not with_confusion:
+        return {"labels": [], "matrix": []}
+    labels = with_confusion[0]["labels"]
+    matrix = np.sum([np.asarray(c["matrix"], dtype=int) for c in with_confusion], axis=0)
+    return {"labels": list(labels), "matrix": matrix.tolist()}
 
 
 def _spread(figures: Sequence[dict]) -> dict:

@@ -87,6 +87,10 @@ def test_cv_runs_resumes_fold_by_fold_and_writes_json_and_png(three_corpora, tmp
     assert turev["metrics"]["per_class_recall"]["fearful"] is None
     assert 0.0 <= turev["metrics"]["uar"] <= 1.0 and set(turev["metrics"]["predicted_share"]) == set(LABELS)
     assert (out / "corpus-turev" / "model.keras").is_file()
+    pooled = result["summary"]["corpus"]["confusion"]
+    assert pooled["labels"] == list(LABELS)
+    assert sum(map(sum, pooled["matrix"])) == sum(f["metrics"]["n"] for f in result["folds"])  # every test clip once
+    assert (out / "confusion-corpus.png").stat().st_size > 0
     table = format_table(result)
     assert "corpus mean ± sd" in table and "wall time" in table and "corpus-emovo: neutral" in table
 
