@@ -1,6 +1,6 @@
 """`ser-convert`: quantize a run folder to a full-int8 bundle and check it against the float model
 (``ser-convert RUN_DIR -o OUT``, the default command, also ``ser-convert quantize``), and render a
-bundle's model card (``ser-convert card BUNDLE``)."""
+bundle's model card (``ser-convert card BUNDLE``), and tune a bundle's thresholds (``ser-convert tune``)."""
 
 from __future__ import annotations
 
@@ -66,16 +66,22 @@ def quantize(run_dir: Path, out_dir: Path, model_id: str | None, calibration: in
 
 @main.command()
 @click.argument("bundle", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--folds", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="JSON written by benchmarks/train_folds.py --json (leave-one-corpus-out figures).")
-@click.option("--speaker-curve", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="JSON written by benchmarks/speaker_curve.py --json.")
-def card(bundle: Path, folds: Path | None, speaker_curve: Path | None) -> None:
-    """Print BUNDLE's model card (markdown) from its manifest, e.g. > models/MODEL_CARD.md."""
+@click.option("--cv", "cvs", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="cv.json of the bundle's recipe from `ser-train cv` (repeat for both fold kinds).")
+@click.option("--targets", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="JSON written by benchmarks/targets.py --json.")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the card here (image links relative to it) instead of printing it.")
+def card(bundle: Path, cvs: tuple[Path, ...], targets: Path | None, out: Path | None) -> None:
+    """Print BUNDLE's model card (markdown) from its manifest and its recipe's cross-validation."""
     from .card import render_card
 
-    click.echo(render_card(bundle, json.loads(folds.read_text()) if folds else None,
-                           json.loads(speaker_curve.read_text()) if speaker_curve else None), nl=False)
+    text = render_card(bundle, [(p, json.loads(p.read_text())) for p in cvs],
+                       json.loads(targets.read_text()) if targets else None, card_dir=out.parent if out else None)
+    if out:
+        out.write_text(text)
+    else:
+        click.echo(text, nl=False)
 
 
 @main.command()
