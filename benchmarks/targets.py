@@ -2,7 +2,8 @@
 
     python benchmarks/targets.py --cv benchmarks/cv/shipped-corpus.json --cv benchmarks/cv/shipped-speaker.json \
         [--cv4 benchmarks/cv/shipped4-corpus.json] [--baseline benchmarks/cv/baseline-corpus.json] \
-        [--bundle models/default --bundle models/4class] [--no-bench] [--json out.json]
+        [--int8 benchmarks/cv/shipped-int8.json] [--bundle models/default --bundle models/4class] [--no-bench] \
+        [--json out.json]
 
 Cross-validation figures come from `ser-train cv` cv.json files of the shipped recipe (float fold
 models, clip level; a speaker-normalised recipe's figures are adapted to each test speaker from
@@ -81,7 +82,8 @@ def _fmt(x: Optional[tuple], scale: float = 100.0) -> str:
     return f"{scale * mean:.1f} ± {scale * sd:.1f} ({n} folds)"
 
 
-def rows(shipped: dict, cold: dict, baseline: dict, four: Optional[dict], bundles: list[dict]) -> list[tuple]:
+def rows(shipped: dict, cold: dict, baseline: dict, four: Optional[dict], bundles: list[dict],
+         int8: Optional[dict] = None) -> list[tuple]:
     """(figure, target, measured, met, baseline) rows."""
     def met(x: Optional[tuple], goal: float) -> str:
         return "n/a" if x is None else ("met" if x[0] >= goal else "not met")
@@ -99,6 +101,11 @@ def rows(shipped: dict, cold: dict, baseline: dict, four: Optional[dict], bundle
          _fmt(shipped["loco_arousal"]) + f"; cold {_fmt(cold['loco_arousal'])}", met(shipped["loco_arousal"], 0.80),
          _fmt(baseline.get("loco_arousal"))),
     ]
+    for kind, s in (int8 or {}).get("summary", {}).items():
+        drop, agree = 100 * s["drop"], 100 * s["agreement"]
+        out.append((f"int8 against float, {kind} folds of the recipe (benchmarks/cv_int8.py)", "<= 1 point, >= 97 %",
+                    f"{drop:.1f} points lower ({100 * s['int8_uar']:.1f} % against {100 * s['float_uar']:.1f} %), {agree:.1f} % agree",
+                    "met" if drop <= 1 and agree >= 97 else "not met", ""))
     for b in bundles:
         m, name = b["manifest"], b["name"]
         drop, agree = 100 * m["metrics"]["uar_drop"], 100 * m["metrics"]["top1_agreement"]
@@ -120,6 +127,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--cv", type=Path, action="append", required=True, help="cv.json or cv folder of the shipped 7-class recipe (repeat).")
     ap.add_argument("--cv4", type=Path, action="append", default=[], help="cv.json of the shipped 4-class recipe.")
     ap.add_argument("--baseline", type=Path, action="append", default=[], help="cv.json of the baseline recipe.")
+    ap.add_argument("--int8", type=Path, help="JSON of benchmarks/cv_int8.py over the recipe's folds.")
     ap.add_argument("--bundle", type=Path, action="append", default=[], help="Shipped bundle folder (repeat).")
     ap.add_argument("--no-bench", action="store_true", help="Skip `ser-edge bench`.")
     ap.add_argument("--json", type=Path, help="Also write the rows as JSON.")
@@ -131,7 +139,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     for path in args.bundle:
         bundles.append({"name": path.name, "manifest": json.loads((path / "manifest.json").read_text()),
                         "bench": None if args.no_bench else bench(path)})
-    table = rows(shipped, cold, baseline, four, bundles)
+    table = rows(shipped, cold, baseline, four, bundles, json.loads(args.int8.read_text()) if args.int8 else None)
     print("| figure (shipped recipe) | target | measured | | baseline (issue 13) |\n|---|---|---|---|---|")
     for row in table:
         print("| " + " | ".join(row) + " |")
