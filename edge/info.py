@@ -41,6 +41,8 @@ def describe(bundle: Bundle, backend: str | None = None) -> str:
     if backend:
         lines.append(f"runtime    {backend}")
     lines.append(_circumplex_line(bundle))
+    tuned = ", ".join(f"{k} {v:.2f}" for k, v in bundle.thresholds.items())
+    lines.append(f"thresholds {tuned} (tuned; others 0.5)" if tuned else "thresholds none tuned: every label 0.5 unless configured")
     metrics = m.get("metrics") or {}
     if metrics.get("int8"):
         lines.append(

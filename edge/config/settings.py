@@ -90,7 +90,8 @@ class SmoothingSettings(Checked):
     """[smoothing]: from window scores to decisions (see ser_edge.listen.smoothing)."""
 
     average_windows: int = opt(3, "windows averaged", "int", low=1, high=50)
-    threshold: float = opt(0.5, "smoothed score a label needs to be decided, for labels not in thresholds",
+    threshold: float = opt(0.5, "smoothed score a label needs to be decided, for labels with no threshold of "
+                           "their own in thresholds or tuned in the model",
                            low=0, high=1)
     thresholds: dict = opt({}, "per-label thresholds, e.g. {angry = 0.6} (over the model's tuned ones); labels must be the model's",
                            "number_map", low=0, high=1, flag="--threshold")
