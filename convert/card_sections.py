@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 
 KINDS = {"corpus": "leave one corpus out", "speaker": "speaker folds over all corpora"}
 CONDITIONS = {"cold": "cold start (the prior alone)", "30s": "after 30 s of the speaker's speech",
-              "all": "after all of the speaker's other clips"}
+              "all": "after all of the speaker's other clips", "neutral30s": "after 30 s of the speaker's neutral speech"}
 
 
 def pct(x: Optional[float]) -> str:

@@ -16,7 +16,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -120,15 +120,22 @@ def settled_norms(clips: Sequence[Clip], numbers: Sequence[int], voiced_frames: 
 
 
 def held_out_norms(clips: Sequence[Clip], voiced_frames: Mapping[int, np.ndarray], params: FeatureParams,
-                   prior: Prior, budget_s: Optional[float], *, seed: int = 0) -> tuple[Norms, int]:
+                   prior: Prior, budget_s: Optional[float], *, seed: int = 0,
+                   learn_from: Optional[Callable[[Clip], bool]] = None) -> tuple[Norms, int]:
     """For evaluation: each clip's statistics from its speaker's *other* clips (a seeded random
-    order), at most ``budget_s`` seconds (None = all, 0 = prior alone). A clip without a speaker
-    falls back to statistics from itself. Returns (norms, clips that fell back)."""
+    order), at most ``budget_s`` seconds (None = all, 0 = prior alone); with ``learn_from``, only
+    from the other clips it accepts (e.g. neutral ones). A clip without a speaker falls back to
+    statistics from itself. Returns (norms, clips that fell back)."""
     rng = np.random.default_rng(seed)
     out: Norms = {}
     groups = by_speaker(clips, voiced_frames)
     for ids in groups.values():
         order = [ids[k] for k in rng.permutation(len(ids))]
+        if learn_from is not None:
+            for i in ids:
+                blocks = [voiced_frames[j] for j in order if j != i and learn_from(clips[j])]
+                out[(i, "clean")] = stats_from(params, prior, blocks, budget_s).norm()
+            continue
         if budget_s is None:  # all of the others: in one pass
             for i, stats in zip(order, leave_one_out(params, prior, [voiced_frames[j] for j in order])):
                 out[(i, "clean")] = stats.norm()

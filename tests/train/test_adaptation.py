@@ -92,6 +92,22 @@ def test_held_out_statistics_leave_the_clip_out_and_budget_zero_is_the_prior():
     np.testing.assert_allclose(cold[(3, "clean")].mean, prior.mean.astype(np.float32))
 
 
+def test_held_out_norms_can_learn_from_neutral_clips_alone():
+    import dataclasses
+
+    clips, voiced = _data(n_speakers=1, clips=6)
+    clips = [dataclasses.replace(c, emotion="neutral" if k < 3 else "angry") for k, c in enumerate(clips)]
+    for k in range(3, 6):
+        voiced[k] = voiced[k] + 5.0  # angry clips: another level altogether
+    prior = training_prior(clips, voiced, P)
+    flat = P.replace(adapt_time_constant_s=1e12)
+    norms, _ = held_out_norms(clips, voiced, flat, prior, None, learn_from=lambda c: c.emotion == "neutral")
+    expected = batch_stats(flat, prior, [voiced[1], voiced[2]]).norm().mean  # clip 0's neutral others, in any order
+    np.testing.assert_allclose(norms[(0, "clean")].mean, expected, rtol=1e-5)
+    np.testing.assert_allclose(norms[(4, "clean")].mean, batch_stats(flat, prior, [voiced[k] for k in range(3)]).norm().mean,
+                               rtol=1e-5)  # an angry clip adapts on the neutral ones too
+
+
 def test_speaker_run_converts_and_evaluates_cold_and_adapted(tiny_data: Path, tmp_path: Path):
     pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow)")
     from ser_convert.convert import convert_run

@@ -125,7 +125,7 @@ def test_cv_cli_unknown_fold_is_one_line(three_corpora, tmp_path):
     assert "no fold corpus-tess; folds: corpus-ravdess, corpus-emovo" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_cv_of_a_speaker_normalised_recipe_reports_cold_30s_and_all(three_corpora, tmp_path):
+def test_cv_of_a_speaker_normalised_recipe_reports_cold_30s_all_and_neutral(three_corpora, tmp_path):
     from ser_edge.frontend.params import FeatureParams
     from ser_train.cv import plan, run_cv
     from ser_train.cv_report import format_table
@@ -134,7 +134,7 @@ def test_cv_of_a_speaker_normalised_recipe_reports_cold_30s_and_all(three_corpor
     fold = [f for f in plan(base, ["corpus"]) if f.name == "corpus-turev"]
     result = run_cv(base, fold, tmp_path / "cv", echo=lambda line: None)
     done = result["folds"][0]
-    assert set(done["adapted"]) == {"cold", "30s", "all"}
+    assert set(done["adapted"]) == {"cold", "30s", "all", "neutral30s"}
     assert done["metrics"] == done["adapted"]["all"] and done["adapted"]["cold"]["n"] == 16
     cold = result["summary"]["corpus"]["adapted"]["cold"]["uar"]
     assert cold["n"] == 1 and 0.0 <= cold["mean"] <= 1.0
