@@ -1,7 +1,7 @@
-"""A bundle made before speaker normalisation behaves exactly as before: the shipped model's clip
-scores and pipeline emotion events on real clips equal those recorded before the change
-(golden/shipped_scores.json, from golden/make_shipped_scores.py), and its events carry no
-adaptation field."""
+"""A bundle made before speaker normalisation behaves exactly as before: the default model shipped
+until then (kept as tests/edge/old_bundles/window-cmvn-v1) gives the clip scores and pipeline
+emotion events on real clips recorded before the change (golden/shipped_scores.json, from
+golden/make_shipped_scores.py), and its events carry no adaptation field."""
 
 from __future__ import annotations
 
@@ -11,18 +11,17 @@ from pathlib import Path
 import pytest
 
 from ser_edge.model.bundle import load_bundle
-from ser_edge.model.shipped import default_bundle_path
-from tests.edge.golden.make_shipped_scores import record
+from tests.edge.golden.make_shipped_scores import OLD_BUNDLE, record
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "shipped_scores.json"
 
 
-def test_shipped_bundle_is_not_adaptive():
-    bundle = load_bundle(default_bundle_path())
-    assert not bundle.adaptive and bundle.prior is None
+def test_old_bundle_is_not_adaptive_and_has_no_tuned_thresholds():
+    bundle = load_bundle(OLD_BUNDLE)
+    assert not bundle.adaptive and bundle.prior is None and bundle.thresholds == {}
 
 
-def test_shipped_model_scores_and_events_are_unchanged(data_dir: Path):
+def test_old_model_scores_and_events_are_unchanged(data_dir: Path):
     expected = json.loads(GOLDEN.read_text())
     got = json.loads(json.dumps(record(data_dir)))
     assert got["clips"] == expected["clips"]  # exact: same floats
@@ -30,14 +29,14 @@ def test_shipped_model_scores_and_events_are_unchanged(data_dir: Path):
     assert all(e for e in got["events"].values())  # the smoother decided on every clip
 
 
-def test_shipped_model_events_carry_no_adaptation_fields(data_dir: Path):
+def test_old_model_events_carry_no_adaptation_fields(data_dir: Path):
     import numpy as np
 
     from ser_edge.audio.read import load_audio
     from ser_edge.listen.pipeline import Pipeline
 
     x = load_audio(data_dir / "ravdess/Actor_17/03-01-05-02-01-01-17.flac", 16000)
-    pipeline = Pipeline(status_interval_s=1.0)
+    pipeline = Pipeline(OLD_BUNDLE, status_interval_s=1.0)
     events = pipeline.push(np.concatenate([x, x, x])) + pipeline.finish()
     assert pipeline.adapter is None and any(e.type == "emotion" for e in events)
     assert not any("adapted_s" in e.to_dict() or "adapted_s" in e.to_dict().get("extra", {}) for e in events)
