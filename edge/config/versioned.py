@@ -12,7 +12,6 @@ keys; `stable_hash` is the first 16 hex digits of the sha256 of the canonical JS
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from dataclasses import field
 from typing import Any, Mapping, TypeVar
@@ -38,10 +37,24 @@ def require(obj: Any, what: str, name: str, ok: bool, allowed: str) -> None:
         raise invalid(what, name, getattr(obj, name), allowed)
 
 
+def sha256(data: bytes = b"") -> Any:
+    """A sha256 hash object, as ``hashlib.sha256(data)``, from CPython's own implementation where it
+    has one: importing hashlib maps OpenSSL's libcrypto, some 3.5 MB of the device's resident memory
+    (every process verifies its model's sha256). hashlib where the interpreter lacks it."""
+    try:
+        from _sha256 import sha256 as make  # type: ignore[import-not-found]  # CPython <= 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256 as make  # type: ignore[import-not-found,no-redef]  # CPython >= 3.12
+        except ImportError:
+            from hashlib import sha256 as make  # type: ignore[assignment]
+    return make(data)
+
+
 def canonical_hash(data: Mapping[str, Any]) -> str:
     """Hex sha256 (16 chars) of ``data`` as canonical JSON (sorted keys, no spaces)."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 class Versioned:

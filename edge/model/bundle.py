@@ -14,7 +14,6 @@ adds it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from ser_edge.config.versioned import sha256
 from ser_edge.errors import BundleError, ConfigError, shown
 from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
@@ -94,11 +94,11 @@ def manifest_digest(manifest: dict[str, Any]) -> str:
     ValueError for what JSON cannot hold canonically (NaN, infinity)."""
     body = {k: v for k, v in manifest.items() if k != MANIFEST_HASH}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256(text.encode("utf-8")).hexdigest()
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+    digest = sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 16), b""):
             digest.update(block)

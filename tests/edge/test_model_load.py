@@ -79,3 +79,15 @@ def test_every_caller_takes_a_shipped_name(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert Recognizer("default").bundle.path.resolve() == DEFAULT
     assert Pipeline("default").classifier.bundle.path.resolve() == DEFAULT
+
+
+@pytest.mark.parametrize("data", [b"", b"abc", bytes(range(256)) * 300])
+def test_the_sha256_without_openssl_is_hashlibs(data):
+    """Bundles are checked with `ser_edge.config.versioned.sha256` (no libcrypto mapped): the same digests."""
+    import hashlib
+
+    from ser_edge.config.versioned import sha256
+
+    ours = sha256(data[:7])
+    ours.update(data[7:])
+    assert ours.hexdigest() == hashlib.sha256(data).hexdigest()
