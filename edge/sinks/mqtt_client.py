@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import socket
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ser_edge.errors import ConfigError, DependencyError
+
+if TYPE_CHECKING:  # ssl (and OpenSSL, 4 MB resident) only where TLS is used
+    import ssl
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,8 @@ def tls_context(o: ClientOptions) -> Optional[ssl.SSLContext]:
     for what, path in (("ca_file", o.ca_file), ("cert_file", o.cert_file), ("key_file", o.key_file)):
         if path is not None and not Path(path).is_file():
             raise ConfigError(f"MQTT TLS {what} {path} does not exist or is not a file")
+    import ssl
+
     try:
         context = ssl.create_default_context(cafile=o.ca_file)
         if o.cert_file:
@@ -114,6 +118,8 @@ def probe_tls(host: str, port: int, context: ssl.SSLContext) -> Optional[str]:
     paho reports a failed connection without its cause; this one handshake, made after
     the first failure of an outage, finds it.
     """
+    import ssl
+
     try:
         with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S) as sock:
             with context.wrap_socket(sock, server_hostname=host):

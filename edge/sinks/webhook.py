@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import logging
 import socket
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any, Iterable, Mapping, Optional
 
 from ser_edge.errors import ConfigError
@@ -82,12 +80,16 @@ class WebhookSink(BackgroundSink):
         self.retries = retries
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
-        self._opener = urllib.request.build_opener()
+        from urllib.request import build_opener  # not at import: a listener without a webhook maps no ssl, OpenSSL
+
+        self._opener = build_opener()
         super().__init__(name=name, spool=spool, queue_size=queue_size, close_timeout_s=close_timeout_s,
                          event_types=event_types)
         self._start_worker()
 
     def _deliver_payload(self, payload: str) -> None:
+        from urllib.error import URLError
+
         body = payload.encode("utf-8")
         delay, attempt = self.backoff_s, 0
         while True:
@@ -98,7 +100,7 @@ class WebhookSink(BackgroundSink):
                 if not exc.retry or attempt == self.retries:
                     raise
                 reason: object = exc
-            except (urllib.error.URLError, OSError) as exc:  # refused, reset, DNS, timeout
+            except (URLError, OSError) as exc:  # refused, reset, DNS, timeout
                 if attempt == self.retries:
                     raise
                 reason = exc
@@ -109,11 +111,14 @@ class WebhookSink(BackgroundSink):
             delay, attempt = min(delay * 2, self.backoff_max_s), attempt + 1
 
     def _post(self, body: bytes) -> None:
-        request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
+        from urllib.error import HTTPError
+        from urllib.request import Request
+
+        request = Request(self.url, data=body, headers=self.headers, method="POST")
         try:
             with self._opener.open(request, timeout=self.timeout_s) as response:
                 response.read()  # drain so the connection closes cleanly
-        except urllib.error.HTTPError as exc:  # a subclass of URLError: check it first
+        except HTTPError as exc:  # a subclass of URLError: check it first
             exc.close()
             raise HttpStatusError(self.shown_url, exc.code, exc.code in _RETRY_STATUS) from None
         except socket.timeout as exc:
