@@ -9,16 +9,28 @@ from pathlib import Path
 import click
 
 from . import __version__
-from ser_edge.config.flags import GroupedHelpCommand, overrides_from, schema_options, source_overrides, warn_secret_flags
 from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
 from ser_edge.errors import SerEdgeError, shown
-from ser_edge.config.settings import SERVICE_CONFIG
 
 MODEL_HELP = ("Model bundle: a shipped name (default, 4class, ...: see `ser-edge info --list`) or a folder "
               "(default: $SER_EDGE_MODEL or the shipped default).")
 
 
-@click.group(cls=ErrorHandlingGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class MainGroup(ErrorHandlingGroup):
+    """The top level. `listen` has an option per configuration key, made from the schema: it is made
+    when asked for (`_listen_command`), so that the other commands need not load the configuration
+    machinery (schema, settings, TOML loader)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "listen"})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and "listen" not in self.commands:  # listen, or a typo: "did you mean"
+            self.add_command(_listen_command())
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ser-edge")
 def main() -> None:
     """On-device speech emotion recognition."""
@@ -179,41 +191,49 @@ def adapt_enrol(files, config_path, model, state, as_json) -> None:
 # ----- listening ---------------------------------------------------------------------------------
 
 
-@main.command(cls=GroupedHelpCommand)
-# a folder given as the file is our ConfigError (exit 78), not a click usage error (exit 2)
-@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
-              help=f"TOML configuration file (the service uses {SERVICE_CONFIG}); flags override it.")
-@click.option("--stdin", "use_stdin", is_flag=True,
-              help="Read raw s16le mono PCM from stdin (rate: --stdin-rate); ends at end of stream.")
-@click.option("--show", is_flag=True,
-              help="Live view on stderr: level meter, speech gate, a bar per class, the decision. "
-                   "Events on stdout are off unless stdout is redirected or --stdout is given.")
-@verbosity_options
-@schema_options
-def listen(config_path: Path | None, use_stdin: bool, show: bool, verbose: int, quiet: bool, **options) -> None:
-    """Listen to a microphone, stdin or a file and emit events (JSON lines on stdout by default).
+def _listen_command() -> click.Command:
+    """`ser-edge listen`, made on first use (see `MainGroup`)."""
+    from ser_edge.config.flags import GroupedHelpCommand, overrides_from, schema_options, source_overrides, \
+        warn_secret_flags
+    from ser_edge.config.settings import SERVICE_CONFIG
 
-    Sources: the microphone (default; --mic DEVICE), --stdin, or --from-wav PATH (as fast as
-    possible, or --realtime; exits 0 at the end of the file). SIGTERM/SIGINT stop cleanly
-    (exit 0), SIGHUP reloads --config. Configuration or model errors exit 78.
-    """
-    from ser_edge.config.load import load_settings
-    from ser_edge.service.daemon import Listener
+    @click.command(cls=GroupedHelpCommand)
+    # a folder given as the file is our ConfigError (exit 78), not a click usage error (exit 2)
+    @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+                  help=f"TOML configuration file (the service uses {SERVICE_CONFIG}); flags override it.")
+    @click.option("--stdin", "use_stdin", is_flag=True,
+                  help="Read raw s16le mono PCM from stdin (rate: --stdin-rate); ends at end of stream.")
+    @click.option("--show", is_flag=True,
+                  help="Live view on stderr: level meter, speech gate, a bar per class, the decision. "
+                       "Events on stdout are off unless stdout is redirected or --stdout is given.")
+    @verbosity_options
+    @schema_options
+    def listen(config_path: Path | None, use_stdin: bool, show: bool, verbose: int, quiet: bool, **options) -> None:
+        """Listen to a microphone, stdin or a file and emit events (JSON lines on stdout by default).
 
-    setup_logging(verbose if show else verbose + 1, quiet)  # INFO by default: lifecycle lines for the journal
-    overrides = overrides_from(options)
-    source_overrides(use_stdin, overrides)
-    warn_secret_flags(overrides)
-    view = None
-    if show:
-        from ser_edge.service.show import LiveView
+        Sources: the microphone (default; --mic DEVICE), --stdin, or --from-wav PATH (as fast as
+        possible, or --realtime; exits 0 at the end of the file). SIGTERM/SIGINT stop cleanly
+        (exit 0), SIGHUP reloads --config. Configuration or model errors exit 78.
+        """
+        from ser_edge.config.load import load_settings
+        from ser_edge.service.daemon import Listener
 
-        view = LiveView()
-        if ("sinks", "stdout", "enabled") not in overrides and sys.stdout.isatty():
-            overrides[("sinks", "stdout", "enabled")] = False  # the view and JSON lines would share the screen
-    settings = load_settings(config_path, overrides)
-    sys.exit(Listener(settings, config_path=str(config_path) if config_path else None, overrides=overrides,
-                      view=view).run())
+        setup_logging(verbose if show else verbose + 1, quiet)  # INFO by default: lifecycle lines for the journal
+        overrides = overrides_from(options)
+        source_overrides(use_stdin, overrides)
+        warn_secret_flags(overrides)
+        view = None
+        if show:
+            from ser_edge.service.show import LiveView
+
+            view = LiveView()
+            if ("sinks", "stdout", "enabled") not in overrides and sys.stdout.isatty():
+                overrides[("sinks", "stdout", "enabled")] = False  # the view and JSON lines would share the screen
+        settings = load_settings(config_path, overrides)
+        sys.exit(Listener(settings, config_path=str(config_path) if config_path else None, overrides=overrides,
+                          view=view).run())
+
+    return listen
 
 
 @main.command()
