@@ -227,3 +227,14 @@ def test_bad_input_is_refused(classifier: Classifier) -> None:
     with pytest.raises(RuntimeError):
         pipeline.push(np.zeros(160, np.float32))
     assert pipeline.finish() == []
+
+
+def test_latency_percentiles_are_numpys_to_the_last_bit():
+    """Status latencies use `percentile` (numpy.ma stays unimported): exactly np.percentile."""
+    from ser_edge.listen.pipeline import percentile
+
+    rng = np.random.default_rng(7)
+    for n in [*range(1, 40), 100, 1001]:
+        for x in (rng.exponential(3.0, n), np.round(rng.normal(5.0, 2.0, n), 1), np.full(n, 2.5)):
+            for q in (0, 1, 5, 50, 90, 95, 99, 100, float(rng.uniform(0, 100))):
+                assert percentile(x, q) == float(np.percentile(x, q)), (n, q)
