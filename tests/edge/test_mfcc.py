@@ -120,3 +120,17 @@ def test_matrices_are_built_once_per_parameter_set():
     a, b = MfccExtractor(FeatureParams()), MfccExtractor(FeatureParams())
     assert a._m is b._m
     assert MfccExtractor(FeatureParams(n_mels=32))._m is not a._m
+
+
+def test_frames_in_chunks_are_the_frames_one_by_one():
+    """`from_frames` works `CHUNK_FRAMES` rows at a time (bounded temporaries): each frame is what
+    it is alone, to the last bit, for a block of any number of frames."""
+    from ser_edge.frontend.mfcc import CHUNK_FRAMES
+
+    p = FeatureParams()
+    extractor = MfccExtractor(p)
+    x = np.random.default_rng(3).normal(0, 0.1, p.hop_length * (3 * CHUNK_FRAMES + 7) + p.frame_length)
+    frames = frame_signal(preemphasis(x, p.preemphasis), p.frame_length, p.hop_length)
+    assert frames.shape[0] > 3 * CHUNK_FRAMES
+    alone = np.concatenate([extractor.from_frames(frames[i: i + 1]) for i in range(frames.shape[0])])
+    assert np.array_equal(extractor.from_frames(frames), alone)
