@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import socket
+import os
 import threading
 import time as _time
 from dataclasses import dataclass, field
@@ -219,7 +219,7 @@ class EventFactory:
         device: Optional[str] = None,
         clock: Callable[[], float] = _time.time,
     ) -> None:
-        self.device = device or socket.gethostname()
+        self.device = device or hostname()
         self.model = ModelRef(id=model_id, sha256=model_sha256)
         self._clock = clock
         self._counter = itertools.count(1)
@@ -272,3 +272,9 @@ class EventFactory:
             latency_max_ms=latency_max_ms,
             extra=extra or {},
         )
+
+
+def hostname() -> str:
+    """The host's name: ``socket.gethostname()`` (on Linux, the nodename of uname(2), which glibc's
+    gethostname returns), without importing socket (its enums are 0.4 MB of a listener's RSS)."""
+    return os.uname().nodename

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import socket
 import time
 from dataclasses import dataclass
 from typing import IO, Any, Mapping, Optional, Sequence
@@ -39,7 +38,7 @@ from .checks import warn_if_exposed
 from ser_edge.config.load import load_settings
 from ser_edge.model.load import load_classifier
 from ser_edge.errors import SerEdgeError
-from ser_edge.listen.events import EmotionEvent, Event, EventFactory, StatusEvent
+from ser_edge.listen.events import EmotionEvent, Event, EventFactory, StatusEvent, hostname
 from ser_edge.sinks.build import build_sinks, close_spools, describe_event, open_spools, wait_for_brokers
 from ser_edge.listen.pipeline import Pipeline
 from .sdnotify import Notifier
@@ -103,7 +102,7 @@ class Listener:
             classifier = old.classifier
         else:
             classifier = load_classifier(s.model.path, threads=s.model.threads)
-        device = s.device or socket.gethostname()
+        device = s.device or hostname()
         if old is not None and old.factory.device == device and old.classifier is classifier:
             factory = old.factory  # the sequence number continues
         else:
@@ -118,7 +117,7 @@ class Listener:
     def _sinks(self, s: Settings, classifier: Classifier, spools: Mapping[str, Spool], *,
                strict: bool = True) -> MultiSink:
         """The sinks for ``s``; ConfigError (if ``strict``) when a broker refuses us for good."""
-        sinks = build_sinks(s.sinks, device=s.device or socket.gethostname(), model_id=classifier.bundle.model_id,
+        sinks = build_sinks(s.sinks, device=s.device or hostname(), model_id=classifier.bundle.model_id,
                             stdout=self._stdout, spools=spools)
         # a short file may end before the broker connection is up: give it a moment at start
         wait_for_brokers(sinks, CONNECT_WAIT_S, strict=strict)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import time
 from typing import Mapping, Optional
 
@@ -63,6 +62,8 @@ class Notifier:
         """Send ``KEY=VALUE`` lines as one datagram; True if sent, False if off or failed."""
         if self.address is None or not lines:
             return False
+        import socket  # here: a listener outside systemd need not import it
+
         data = "\n".join(lines).encode("utf-8")
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:

@@ -168,8 +168,6 @@ def open_spools(s: Settings, current: Optional[Mapping[str, Spool]] = None) -> d
     """A spool per enabled spooled sink. One of ``current`` in the same place (memory, or the same
     folder) is kept, with the new bounds; ConfigError if a disk spool cannot be used. The caller
     closes the ones of ``current`` not returned."""
-    from .spool_disk import DiskSpool
-
     current = current or {}
     folder = spool_dir(s.spool)
     spools: dict[str, Spool] = {}
@@ -184,6 +182,8 @@ def open_spools(s: Settings, current: Optional[Mapping[str, Spool]] = None) -> d
             elif where is None:
                 spools[name] = MemorySpool(name=name, **bounds)
             else:
+                from .spool_disk import DiskSpool
+
                 spools[name] = DiskSpool(where, fsync=s.spool.fsync, name=name, **bounds)
     except BaseException:
         close_spools({k: v for k, v in spools.items() if v is not current.get(k)})

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
 from typing import Any, Dict, Iterable, Optional, Set
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import EmotionEvent, Event
+from ser_edge.listen.events import EmotionEvent, Event, hostname
 from .background import BackgroundSink
 from .spool import Spool
 from .mqtt_client import ClientOptions, import_paho, make_client, probe_tls, refusal_of, tls_context
@@ -70,7 +69,7 @@ class MqttSink(BackgroundSink):
         mqtt = import_paho()
         super().__init__(name=name, spool=spool, queue_size=max_queued_messages, close_timeout_s=flush_timeout_s,
                          event_types=event_types)
-        t = topics_for(device or socket.gethostname(), topic_prefix, discovery_prefix)
+        t = topics_for(device or hostname(), topic_prefix, discovery_prefix)
         self.device, self.node_id, self.discovery_prefix = t.device, t.node_id, t.discovery_prefix
         self.event_topic, self.state_topic, self.availability_topic, self.discovery_topic = \
             t.event, t.state, t.availability, t.discovery

@@ -8,7 +8,6 @@ paho-mqtt is imported here, lazily, when a client is first built.
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -118,6 +117,7 @@ def probe_tls(host: str, port: int, context: ssl.SSLContext) -> Optional[str]:
     paho reports a failed connection without its cause; this one handshake, made after
     the first failure of an outage, finds it.
     """
+    import socket
     import ssl
 
     try:

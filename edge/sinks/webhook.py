@@ -11,7 +11,6 @@ client.
 from __future__ import annotations
 
 import logging
-import socket
 import urllib.parse
 from typing import Any, Iterable, Mapping, Optional
 
@@ -121,7 +120,7 @@ class WebhookSink(BackgroundSink):
         except HTTPError as exc:  # a subclass of URLError: check it first
             exc.close()
             raise HttpStatusError(self.shown_url, exc.code, exc.code in _RETRY_STATUS) from None
-        except socket.timeout as exc:
+        except TimeoutError as exc:  # socket.timeout
             raise TimeoutError(f"POST {self.shown_url} timed out after {self.timeout_s} s") from exc
 
 
