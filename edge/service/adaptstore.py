@@ -17,7 +17,6 @@ systemd (/var/lib/ser-edge), else ``$XDG_STATE_HOME/ser-edge/adaptation.json``
 
 from __future__ import annotations
 
-import calendar
 import json
 import logging
 import os
@@ -78,6 +77,8 @@ class AdaptStore:
             other = data["feature_params_hash"][:16]
             return self._refuse(f"foreign-{''.join(c for c in other if c.isalnum()) or 'unknown'}",
                                 f"statistics of another model's parameters ({other}, this model {mine})")
+        import calendar  # here: a listener without a statistics file need not import it
+
         try:
             stats = RunningStats.for_params(adapter.params, adapter.prior).load(data["stats"])
             since = float(calendar.timegm(time.strptime(data["since"], TIME_FORMAT)))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import wave
 from pathlib import Path
 from typing import Optional
 
@@ -112,6 +111,8 @@ def _file_name(event: EmotionEvent) -> str:
 
 def write_wav_private(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     """int16 mono samples -> a new 16-bit WAV with mode 0600 (refuses to overwrite)."""
+    import wave  # here: only a listener that records clips needs it
+
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.fchmod(fd, 0o600)  # whatever the umask
     with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
