@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 import threading
 from typing import Any, Callable, TypeVar
 
@@ -79,7 +78,7 @@ def native_stderr_to_log(call: Callable[[], T]) -> T:
         saved = os.dup(2)
     except OSError:  # no stderr at all
         return call()
-    with tempfile.TemporaryFile() as captured:
+    with _scratch_file() as captured:
         os.dup2(captured.fileno(), 2)
         try:
             return call()
@@ -92,3 +91,16 @@ def native_stderr_to_log(call: Callable[[], T]) -> T:
                     log.info("%s", line[6:])
                 elif line.strip():
                     log.warning("%s", line)
+
+
+def _scratch_file():
+    """An unnamed read-write binary file: a memfd on Linux (tempfile imports shutil, random, bz2
+    and lzma: 0.8 MB of a WAV classify, which needs none of them), else ``tempfile.TemporaryFile()``."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return open(os.memfd_create("ser-edge-stderr", os.MFD_CLOEXEC), "w+b")
+        except OSError:  # a kernel without memfd (before 3.17), or a seccomp filter refusing it
+            pass
+    import tempfile
+
+    return tempfile.TemporaryFile()

@@ -91,3 +91,18 @@ def test_the_sha256_without_openssl_is_hashlibs(data):
     ours = sha256(data[:7])
     ours.update(data[7:])
     assert ours.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_what_the_runtime_writes_on_stderr_is_logged(caplog):
+    """`native_stderr_to_log` (a memfd, not a temporary file, catches fd 2): "INFO: x" as INFO x."""
+    import logging
+    import os
+    import threading
+
+    from ser_edge.model.interpreter import native_stderr_to_log
+
+    if threading.active_count() > 1:
+        pytest.skip("another thread runs: the capture is skipped by design")
+    with caplog.at_level(logging.INFO, logger="ser_edge.model.interpreter"):
+        assert native_stderr_to_log(lambda: os.write(2, b"INFO: made it\nsomething odd\n") and 7) == 7
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [("INFO", "made it"), ("WARNING", "something odd")]
