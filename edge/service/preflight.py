@@ -11,8 +11,6 @@ it again, which also catches folders that cannot hold new files at all (/proc, r
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from ser_edge.errors import ConfigError, shown
@@ -24,7 +22,7 @@ _SCRATCH = ".ser-edge-check-"
 def check_outputs(s: Settings) -> None:
     """ConfigError for the first output of ``s`` that `listen` could not set up (see the module doc)."""
     argv = s.sinks.command.argv
-    if argv and shutil.which(argv[0]) is None:
+    if argv and _which(argv[0]) is None:
         raise ConfigError(f"command hook program {argv[0]!r} not found or not executable")
     if s.sinks.file.path:
         path = Path(s.sinks.file.path).expanduser()
@@ -70,6 +68,8 @@ def _creation_problem(path: Path, *, folder: bool) -> str:
         base = base.parent
     if not base.is_dir():
         return "Not a directory"
+    import tempfile  # here: it imports shutil, random, bz2 and lzma, which a listener otherwise lacks
+
     try:
         if missing or folder:
             os.rmdir(tempfile.mkdtemp(prefix=_SCRATCH, dir=base))
@@ -80,3 +80,9 @@ def _creation_problem(path: Path, *, folder: bool) -> str:
     except OSError as exc:
         return exc.strerror or str(exc)
     return ""
+
+
+def _which(program: str):
+    from shutil import which  # here: see `_creation_problem`
+
+    return which(program)

@@ -15,16 +15,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import selectors
-import shutil
 import signal
-import subprocess
 import threading
 import time
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 from ser_edge.errors import ConfigError
 from .background import BackgroundSink, Interrupted
+
+if TYPE_CHECKING:  # imported where a hook runs (with shutil): a listener without one need not load them
+    import selectors
+    import subprocess
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,9 @@ class CommandSink(BackgroundSink):
                  name: str = "command") -> None:
         if isinstance(argv, str) or not argv or not all(isinstance(a, str) for a in argv):
             raise ConfigError(f"command hook needs a non-empty list of strings (no shell), got {argv!r}")
-        if shutil.which(argv[0]) is None:
+        from shutil import which
+
+        if which(argv[0]) is None:
             raise ConfigError(f"command hook program {argv[0]!r} not found or not executable")
         if timeout_s <= 0:
             raise ConfigError(f"command hook timeout_s must be positive, got {timeout_s}")
@@ -103,6 +106,9 @@ def run_hook(argv: Sequence[str], data: bytes, env: Mapping[str, str], timeout_s
     signal. TimeoutError after ``timeout_s`` s or once ``stopping`` is set. Whatever is left of
     the process group afterwards is ended.
     """
+    import selectors
+    import subprocess
+
     proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env=dict(env), start_new_session=True)  # our stdout may be the event stream
     tail = bytearray()
@@ -129,6 +135,8 @@ def run_hook(argv: Sequence[str], data: bytes, env: Mapping[str, str], timeout_s
 
 
 def _watch(streams: selectors.BaseSelector, proc: subprocess.Popen, data: bytes) -> None:
+    import selectors
+
     for stream in (proc.stdin, proc.stderr):
         os.set_blocking(stream.fileno(), False)  # type: ignore[union-attr]
     streams.register(proc.stderr, selectors.EVENT_READ)  # type: ignore[arg-type]
@@ -140,6 +148,8 @@ def _watch(streams: selectors.BaseSelector, proc: subprocess.Popen, data: bytes)
 
 def _pump(streams: selectors.BaseSelector, tail: bytearray, timeout_s: float) -> bool:
     """Move data for ready streams (stdin written, stderr read into ``tail``); True if any was ready."""
+    import selectors
+
     ready = streams.select(timeout_s)
     for key, _ in ready:
         fd = key.fileobj.fileno()  # type: ignore[union-attr]
