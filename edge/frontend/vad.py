@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: levels are clamped to this, dBFS, so digital silence gives a finite number
 LEVEL_FLOOR_DB = -120.0
+#: frames per pass through the gate's FFT (`VoiceGate._levels`)
+CHUNK_HOPS = 32
 
 
 class VoiceGate:
@@ -162,12 +164,20 @@ class VoiceGate:
         ext = np.concatenate([context, audio])
         self._context = ext[ext.size - extra:].copy() if extra else np.zeros(0, np.float32)
         frames = np.lib.stride_tricks.sliding_window_view(ext, self.frame_length)[:: self.hop_length]
+        # CHUNK_HOPS frames at a time: each level is its frame's alone, and the FFT's temporaries
+        # stay small (a 1 s block at once made 1.1 MB of them)
+        levels = [self._frame_levels(frames[i: i + CHUNK_HOPS], self.hops_seen + i, extra)
+                  for i in range(0, frames.shape[0], CHUNK_HOPS)]
+        return levels[0] if len(levels) == 1 else np.concatenate(levels)
+
+    def _frame_levels(self, frames: np.ndarray, first_hop: int, extra: int) -> np.ndarray:
+        """`_levels` of ``frames``, the first of them ending at hop ``first_hop``'s end."""
         band = np.fft.rfft(frames * self._window, n=self._n_fft)[:, self._band]
         power = np.sum(band.real**2 + band.imag**2, axis=1)
         mean_square = 2.0 * power / (self.frame_length * self._n_fft)  # Parseval, one-sided
-        if self.hops_seen * self.hop_length < extra:
+        if first_hop * self.hop_length < extra:
             # the first frames reach back before the stream: scale to the samples really heard
-            hop_end = np.arange(self.hops_seen + 1, self.hops_seen + frames.shape[0] + 1) * self.hop_length
+            hop_end = np.arange(first_hop + 1, first_hop + frames.shape[0] + 1) * self.hop_length
             mean_square *= self.frame_length / np.minimum(hop_end, self.frame_length)
         return np.maximum(10.0 * np.log10(mean_square + 1e-20), LEVEL_FLOOR_DB)
 

@@ -213,3 +213,16 @@ def test_from_params_takes_rate_and_hop() -> None:
     gate = VoiceGate.from_params(FeatureParams(sample_rate=8000, hop_ms=20.0, fmax_hz=None), hangover_ms=200.0)
     assert (gate.sample_rate, gate.hop_length) == (8000, 160)
     assert gate.push(np.zeros(800, np.float32)).shape == (5,)
+
+
+def test_levels_in_chunks_are_the_levels_frame_by_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_levels` takes `CHUNK_HOPS` frames at a time (bounded temporaries): to the last bit the
+    levels of one frame at a time, the first frames' start-of-stream scaling included."""
+    from ser_edge.frontend import vad
+
+    y = np.concatenate([white(SR // 2, -60), pink(SR, -20)])
+    n = (len(y) // HOP) * HOP
+    assert n // HOP > 3 * vad.CHUNK_HOPS
+    chunked = VoiceGate()._levels(y[:n])
+    monkeypatch.setattr(vad, "CHUNK_HOPS", 1)
+    assert np.array_equal(chunked, VoiceGate()._levels(y[:n]))
