@@ -96,7 +96,7 @@ def events_section(thresholds: dict, events: Optional[dict]) -> list[str]:
         lines.append(f"| {name} | {f['false_per_min']:.2f} | {f['noise_events_per_min']:.2f} | {pct(f['mean_detection'])} |")
     per = ", ".join(f"{k} {pct(v)}" for k, v in events["tuned"]["detection"].items())
     return lines + ["", f"Per label, tuned: {per} ({events['tuned']['neutral_minutes']:.1f} min of neutral speech). "
-                        "A config's own `thresholds` override these.", ""]
+                        "A config's `threshold` raises them where it is higher; its per-label `thresholds` replace them.", ""]
 
 
 def targets_section(rows: Sequence[dict]) -> list[str]:

@@ -78,3 +78,11 @@ def tiny_bundle(tiny_run: Path, tmp_path_factory) -> Path:
 
     bundle, _ = convert_run(tiny_run, tmp_path_factory.mktemp("tiny_bundle") / "bundle", progress=False)
     return bundle
+
+
+@pytest.fixture(autouse=True)
+def _own_state_home(tmp_path_factory, monkeypatch) -> None:
+    """Each test its own $XDG_STATE_HOME: a listener adapting to its speaker keeps statistics there
+    (ser_edge.service.adaptstore), which must neither leak between tests nor touch the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)

@@ -40,13 +40,18 @@ def evaluate_adapted(score: WindowScorer, params: FeatureParams, prior: Prior, c
                                progress=progress)
     voiced_frames = voiced_by_clip(clips, features)
     out: dict = {"adapt_seconds": "all" if adapt_seconds is None else adapt_seconds,
-                 "skipped": [{"path": str(p), "reason": r} for p, r in failed]}
+                 "skipped": [{"path": str(p), "reason": r.removeprefix(f"{p}: ")} for p, r in failed]}  # path named once
+    for i in wanted:  # as the device's classify says it: a clip without one frame has no decision
+        feats = features.get((clips[i].path, "clean"))
+        if feats is not None and len(feats.frames) == 0:
+            out["skipped"].append({"path": str(clips[i].path), "reason": f"{_ms(clips[i].path):.0f} ms of audio is too "
+                                   f"short (at least {params.frame_ms:g} ms)"})
     for name, budget in (("cold", 0.0), ("adapted", adapt_seconds)):
         norms, fallback = held_out_norms(clips, voiced_frames, params, prior, budget)
         truth, stacks = [], []
         for i in wanted:
             feats = features.get((clips[i].path, "clean"))
-            if feats is None:
+            if feats is None or len(feats.frames) == 0:
                 continue
             windows, _ = clip_windows(feats.frames, feats.speech, params, norm=norms[(i, "clean")])
             if len(windows):
@@ -65,6 +70,17 @@ def evaluate_adapted(score: WindowScorer, params: FeatureParams, prior: Prior, c
         out["note"] = (f"{out['fallback_clips']} clip(s) have no speaker: they fall back to per-file statistics "
                        "(from the clip itself)")
     return out
+
+
+def _ms(path: Path) -> float:
+    """Duration of an audio file, ms (0 when it cannot be read)."""
+    from ser_edge.audio.read import read_audio
+
+    try:
+        samples, rate = read_audio(path)
+        return 1000.0 * len(samples) / rate
+    except Exception:  # noqa: BLE001 - only for a message about a file already judged unusable
+        return 0.0
 
 
 def format_adapted(result: dict) -> str:

@@ -90,10 +90,10 @@ class SmoothingSettings(Checked):
     """[smoothing]: from window scores to decisions (see ser_edge.listen.smoothing)."""
 
     average_windows: int = opt(3, "windows averaged", "int", low=1, high=50)
-    threshold: float = opt(0.5, "smoothed score a label needs to be decided, for labels with no threshold of "
-                           "their own in thresholds or tuned in the model",
+    threshold: float = opt(0.5, "smoothed score a label needs to be decided, for labels not in thresholds "
+                           "(raised to the model's tuned threshold where that is higher)",
                            low=0, high=1)
-    thresholds: dict = opt({}, "per-label thresholds, e.g. {angry = 0.6} (over the model's tuned ones); labels must be the model's",
+    thresholds: dict = opt({}, "per-label thresholds, e.g. {angry = 0.6} (these replace the model's tuned ones); labels must be the model's",
                            "number_map", low=0, high=1, flag="--threshold")
     min_duration_s: float = opt(1.0, "audio a label must hold before it is decided, s", low=0, high=600, unit="s")
     hold_s: float = opt(3.0, "time before the same label may be decided again, s", low=0, high=3600, unit="s")
@@ -101,14 +101,14 @@ class SmoothingSettings(Checked):
     def smoother_kwargs(self, labels: Sequence[str], tuned: Optional[Mapping[str, float]] = None) -> dict[str, Any]:
         """Keyword arguments for `Smoother` for a model with these labels.
 
-        A label's threshold is its own in `thresholds`, else the model's tuned one (``tuned``,
-        from the bundle's manifest), else `threshold`. A threshold for a label the model does
-        not have is left in, so that `Smoother` rejects it by name.
+        A label's threshold is its own in `thresholds`; else `threshold`, raised to the model's
+        tuned one (``tuned``, from the bundle's manifest) where that is higher: a tuned value is a
+        floor that only a per-label threshold lowers. A threshold for a label the model does not
+        have is left in, so that `Smoother` rejects it by name.
         """
         thresholds: Any = self.threshold
         if self.thresholds or tuned:
-            thresholds = {k: self.threshold for k in labels}
-            thresholds.update(tuned or {})
+            thresholds = {k: max(self.threshold, (tuned or {}).get(k, 0.0)) for k in labels}
             thresholds.update(self.thresholds)
         return {"labels": list(labels), "average_windows": self.average_windows, "thresholds": thresholds,
                 "min_duration_s": self.min_duration_s, "hold_s": self.hold_s}

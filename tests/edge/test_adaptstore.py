@@ -142,5 +142,7 @@ def test_listener_keeps_statistics_across_restarts_and_adapt_commands(bundle, da
     assert json.loads(reset.stdout)["heard_s"] == 0.0 and json.loads(state.read_text())["stats"]["heard_s"] == 0.0
     frozen = _cli("listen", *common, "--adaptation", "frozen")
     assert frozen.returncode == 0 and json.loads(state.read_text())["stats"]["heard_s"] == 0.0
-    old = _cli("adapt", "show", "--state", str(state))
+    from tests.edge.golden.make_shipped_scores import OLD_BUNDLE  # a window-normalised bundle
+
+    old = _cli("adapt", "show", "-m", str(OLD_BUNDLE), "--state", str(state))
     assert old.returncode == 78 and "on its own" in old.stderr

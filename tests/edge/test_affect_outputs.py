@@ -19,7 +19,7 @@ from ser_edge.listen.pipeline import Pipeline
 from ser_edge.listen.recognizer import Recognizer
 from ser_edge.model.circumplex import DEFAULT_PLACEMENT, affect
 
-from .test_circumplex import copy_default
+from .test_circumplex import copy_default, relabel_without_placement
 
 ANGRY = "ravdess/Actor_01/03-01-05-02-01-01-01.flac"
 SAD = "ravdess/Actor_01/03-01-04-02-01-01-01.flac"
@@ -71,7 +71,7 @@ def test_pipeline_events_carry_the_affect_of_their_smoothed_scores(recognizer: R
 
 
 def test_a_bundle_without_a_placement_gives_null_affect(tmp_path: Path, data_dir: Path) -> None:
-    copy = copy_default(tmp_path, lambda m: m.update(labels=[*m["labels"][:-1], "calm"]))  # calm: no default
+    copy = copy_default(tmp_path, relabel_without_placement)  # calm: no default place
     result = Recognizer(copy).classify_file(data_dir / ANGRY)
     assert result.arousal is None and result.valence is None
     pipeline = Pipeline(copy)

@@ -72,6 +72,13 @@ def test_a_bad_field_is_refused_naming_the_bundle_and_label(field, message) -> N
     assert str(err.value).startswith("/opt/bundle: manifest circumplex")
 
 
+def relabel_without_placement(manifest: dict) -> None:
+    """The last label becomes calm (no default place); no circumplex field, no tuned thresholds."""
+    manifest.update(labels=[*manifest["labels"][:-1], "calm"])
+    manifest.pop("circumplex", None)
+    manifest.pop("thresholds", None)
+
+
 def copy_default(tmp_path: Path, change) -> Path:
     copy = Path(shutil.copytree(default_bundle_path(), tmp_path / "bundle"))
     manifest = json.loads((copy / "manifest.json").read_text())
@@ -81,10 +88,20 @@ def copy_default(tmp_path: Path, change) -> Path:
     return copy
 
 
-def test_the_shipped_default_gains_the_default_placement() -> None:
-    bundle = load_bundle(default_bundle_path())
+def test_a_bundle_made_before_the_field_gains_the_default_placement() -> None:
+    from tests.edge.golden.make_shipped_scores import OLD_BUNDLE
+
+    bundle = load_bundle(OLD_BUNDLE)
     assert "circumplex" not in bundle.manifest  # made before the field existed
     assert bundle.circumplex == {k: DEFAULT_PLACEMENT[k] for k in bundle.labels}
+
+
+def test_the_shipped_bundles_write_the_default_placement_in_their_manifests() -> None:
+    from ser_edge.model.shipped import shipped_bundles
+
+    for path in shipped_bundles().values():
+        bundle = load_bundle(path)
+        assert bundle.manifest["circumplex"] == {k: list(DEFAULT_PLACEMENT[k]) for k in bundle.labels}
 
 
 def test_load_bundle_refuses_a_placement_missing_a_label(tmp_path: Path) -> None:
@@ -106,7 +123,7 @@ def test_a_bundle_with_its_own_placement_loads_it(tmp_path: Path) -> None:
 
 
 def test_a_bundle_with_labels_outside_the_default_and_no_field_has_none(tmp_path: Path) -> None:
-    bundle = load_bundle(copy_default(tmp_path, lambda m: m.update(labels=[*m["labels"][:-1], "calm"])))
+    bundle = load_bundle(copy_default(tmp_path, relabel_without_placement))
     assert bundle.circumplex is None
 
 

@@ -99,11 +99,12 @@ def test_from_wav_gives_json_events_and_none_from_silence_or_noise(mix) -> None:
     assert any(isinstance(e, SpeechEndEvent) for e in events)
 
 
-def test_stdin_pipe_gives_the_same_events_and_ends_at_eof(mix) -> None:
-    path, _ = mix
+def test_stdin_pipe_gives_the_same_events_and_ends_at_eof(mix, tmp_path: Path) -> None:
+    path, _ = mix  # each run adapts from the prior: its own statistics file
     with wave.open(str(path)) as w:
         pcm = w.readframes(w.getnframes())  # s16le mono 16 kHz, as arecord -t raw sends it
-    proc = subprocess.Popen(CLI + ["listen", "--stdin", "-q"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(CLI + ["listen", "--stdin", "-q", "--adaptation-state", str(tmp_path / "piped.json")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env())
 
     def feed() -> None:
@@ -118,7 +119,7 @@ def test_stdin_pipe_gives_the_same_events_and_ends_at_eof(mix) -> None:
     proc.wait(60)
     assert proc.returncode == 0, err.decode()
     piped = [strip(event_from_json(line)) for line in out.decode().splitlines()]
-    code, events, _ = listen("--from-wav", str(path))
+    code, events, _ = listen("--from-wav", str(path), "--adaptation-state", str(tmp_path / "file.json"))
     assert piped == [strip(e) for e in events] and any(e["type"] == "emotion" for e in piped)
 
 

@@ -14,7 +14,8 @@ from ser_edge.frontend.params import FeatureParams
 from ser_edge.frontend.windows import clip_windows, normalise_window
 
 P = FeatureParams(normalisation="speaker_cmvn", adapt_time_constant_s=20.0, adapt_prior_s=5.0)
-SHIPPED = Path(__file__).resolve().parents[2] / "models" / "default" / "manifest.json"
+# the default model shipped before speaker normalisation
+SHIPPED = Path(__file__).resolve().parent / "old_bundles" / "window-cmvn-v1" / "manifest.json"
 
 
 def _prior(n=30, seed=0):

@@ -27,7 +27,7 @@ def with_thresholds(tmp_path: Path, thresholds) -> Path:
     return copy
 
 
-def test_a_config_threshold_beats_the_tuned_one_which_beats_the_global_one() -> None:
+def test_a_tuned_threshold_is_a_floor_that_only_a_per_label_threshold_lowers() -> None:
     labels = ["neutral", "happy", "angry"]
     plain = SmoothingSettings(threshold=0.4)
     assert plain.smoother_kwargs(labels)["thresholds"] == 0.4  # nothing tuned: as before
@@ -35,6 +35,8 @@ def test_a_config_threshold_beats_the_tuned_one_which_beats_the_global_one() -> 
     assert tuned == {"neutral": 0.4, "happy": 0.7, "angry": 0.8}
     own = SmoothingSettings(threshold=0.4, thresholds={"angry": 0.55}).smoother_kwargs(labels, {"happy": 0.7, "angry": 0.8})
     assert own["thresholds"] == {"neutral": 0.4, "happy": 0.7, "angry": 0.55}
+    strict = SmoothingSettings(threshold=0.9).smoother_kwargs(labels, {"happy": 0.7, "angry": 0.95})
+    assert strict["thresholds"] == {"neutral": 0.9, "happy": 0.9, "angry": 0.95}  # a stricter global one still raises
 
 
 @pytest.mark.parametrize("thresholds, message", [

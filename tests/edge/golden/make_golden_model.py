@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ser_edge.frontend.mfcc import MfccExtractor
+from ser_edge.frontend.normalise import RunningStats
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.frontend.windows import normalise_window
 from ser_edge.model.classifier import Classifier
@@ -45,10 +46,13 @@ def golden_window(params: FeatureParams) -> np.ndarray:
 
 
 def input_tensor(classifier: Classifier) -> np.ndarray:
-    """The golden window through the front end and the input quantization: (1, frames, coeffs)."""
+    """The golden window through the front end and the input quantization: (1, frames, coeffs).
+    A speaker-normalised bundle normalises it as a device's first window: with its prior alone."""
     params = classifier.bundle.params
     frames = MfccExtractor(params)(golden_window(params))[: params.window_frames]
-    return classifier.quantize(normalise_window(frames, params))
+    prior = classifier.bundle.prior
+    norm = RunningStats.for_params(params, prior).norm() if prior is not None else None
+    return classifier.quantize(normalise_window(frames, params, norm))
 
 
 def encode(tensor: np.ndarray) -> str:
