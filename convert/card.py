@@ -68,7 +68,7 @@ def _training_section(bundle: Bundle) -> list[str]:
     corpora: list[str] = []
     for part in ("train", "validation", "test"):
         info = train.get(part, {})
-        if info:
+        if info and info.get("clips"):
             corpora += [c for c in info.get("corpora", {}) if c not in corpora]
             counts = ", ".join(f"{k} {v}" for k, v in info.get("corpora", {}).items())
             lines.append(f"- {part}: {info.get('clips')} clips ({counts}); speakers {', '.join(info.get('speakers', []))}.")
@@ -117,7 +117,10 @@ def render_card(bundle_dir: Path, cvs: Sequence[tuple[Path, dict]] = (), targets
                   "The same recipe trained once per fold; the test speakers (in corpus folds the whole test corpus) "
                   "never heard in training or early stopping; float model, clip level. UAR over the classes the test "
                   "data has; UAR4 over neutral/happy/sad/angry; arousal: balanced accuracy, high = angry/happy/"
-                  f"fearful/surprised. From `{path.name}`.", "", *cv_section(cv, path, card_dir)]
+                  f"fearful/surprised. From `{path.name}`."
+                  + (" These folds trained the 7-class recipe; for this model read UAR4, its four classes "
+                     "scored by a 7-class model (a 4-class recipe was not cross-validated)." if len(bundle.labels) < 7 else ""),
+                  "", *cv_section(cv, path, card_dir)]
     lines += ["## This bundle, float against int8", *parity_section(metrics)]
     lines += ["## Events: thresholds and smoothing", *events_section(bundle.thresholds, metrics.get("events"))]
     if targets:
