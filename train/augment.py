@@ -2,7 +2,7 @@
 
 `augment_audio` makes one augmented copy of a clip, applying each enabled kind
 with its probability, in the order sound meets them: the speaker (speed, pitch),
-the moment (time shift), the room (additive noise), the recording chain
+the moment (time shift), the room (reverberation from a simulated room, additive noise), the recording chain
 (microphone response, telephone band, a lower sample rate, gain). `spec_augment`
 masks normalised MFCC windows (SpecAugment). Every random choice comes from the
 caller's ``rng``, so a seeded Generator gives the same copies every run.
@@ -47,6 +47,8 @@ class AugmentConfig(Versioned):
     WHAT, VERSION_KEY, VERSION, SOURCE = "augment setting", "augment_version", AUGMENT_VERSION, "augment"
 
     copies: int = _doc("augmented copies made per training clip (the original is kept too); 0 = none", 0)
+    reverb_p: float = _doc("probability of reverberation from a simulated room (ser_train.rooms), 0-1", 0.0)
+    reverb_rt60_s: Range = _doc("reverberation time range, s (decay by 60 dB), drawn uniformly", (0.2, 0.8))
     noise_p: float = _doc("probability of adding noise, 0-1", 0.0)
     noise_snr_db: Range = _doc("SNR range, dB, drawn uniformly: clip's active speech power over noise power", (5.0, 30.0))
     noise_types: Tuple[str, ...] = _doc(
@@ -82,6 +84,14 @@ class AugmentConfig(Versioned):
                 object.__setattr__(self, f.name, tuple(getattr(self, f.name)))
         _validate(self)
 
+    def to_dict(self) -> dict[str, Any]:
+        """As `Versioned.to_dict`, without the reverberation fields while reverberation is off, so
+        that configs (and cached augmented features) from before they existed keep their hash."""
+        data = super().to_dict()
+        if self.reverb_p == 0.0 and self.reverb_rt60_s == _REVERB_DEFAULT:
+            data.pop("reverb_p"), data.pop("reverb_rt60_s")
+        return data
+
     @classmethod
     def off(cls) -> "AugmentConfig":
         """No augmentation at all."""
@@ -94,8 +104,10 @@ class AugmentConfig(Versioned):
                    telephone_p=0.05, low_rate_p=0.1, time_masks=2, freq_masks=1)
 
 
-_PROBABILITIES = ("noise_p", "gain_p", "shift_p", "speed_p", "pitch_p", "mic_p", "telephone_p", "low_rate_p")
+_REVERB_DEFAULT = (0.2, 0.8)
+_PROBABILITIES = ("reverb_p", "noise_p", "gain_p", "shift_p", "speed_p", "pitch_p", "mic_p", "telephone_p", "low_rate_p")
 _RANGES = {  # field: (lowest, highest, unit)
+    "reverb_rt60_s": (0.05, 3.0, "s"),
     "noise_snr_db": (-10.0, 60.0, "dB"), "gain_db": (-40.0, 40.0, "dB"), "speed_range": (0.5, 2.0, "x"),
     "pitch_semitones": (-12.0, 12.0, "semitones"), "mic_tilt_db_per_octave": (-12.0, 12.0, "dB/octave"),
     "mic_highpass_hz": (10.0, 2000.0, "Hz"), "mic_lowpass_hz": (1000.0, 48000.0, "Hz"),
@@ -161,6 +173,10 @@ def augment_audio(x: np.ndarray, *, rng: np.random.Generator, config: AugmentCon
     if _chance(rng, c.shift_p, c.shift_max_s):
         most = round(c.shift_max_s * sample_rate)
         y = shift_time(y, int(rng.integers(-most, most, endpoint=True)), c.shift_mode)
+    if _chance(rng, c.reverb_p, c.reverb_rt60_s):
+        from .rooms import reverberate, room_impulse  # pyroomacoustics: only when asked for
+
+        y = reverberate(y, room_impulse(rng, sample_rate, c.reverb_rt60_s))
     if _chance(rng, c.noise_p, c.noise_snr_db):
         noise = _draw_noise(len(y), rng, c, sample_rate, babble_pool)
         y = _noise.mix_at_snr(y, noise, _uniform(rng, c.noise_snr_db), sample_rate)
