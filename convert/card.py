@@ -119,7 +119,7 @@ def render_card(bundle_dir: Path, cvs: Sequence[tuple[Path, dict]] = (), targets
                   "data has; UAR4 over neutral/happy/sad/angry; arousal: balanced accuracy, high = angry/happy/"
                   f"fearful/surprised. From `{path.name}`."
                   + (" These folds trained the 7-class recipe; for this model read UAR4, its four classes "
-                     "scored by a 7-class model (a 4-class recipe was not cross-validated)." if len(bundle.labels) < 7 else ""),
+                     "scored by a 7-class model (a 4-class recipe was not cross-validated)." if len(bundle.labels) < 7 and (cv.get("recipe") or {}).get("label_set", "7class") == "7class" else ""),
                   "", *cv_section(cv, path, card_dir)]
     lines += ["## This bundle, float against int8", *parity_section(metrics)]
     lines += ["## Events: thresholds and smoothing", *events_section(bundle.thresholds, metrics.get("events"))]
