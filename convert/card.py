@@ -94,6 +94,14 @@ def _limitations() -> list[str]:
         "as weak signals, aggregated over time, never as a verdict on a person.", ""]
 
 
+def _read_uar4(bundle: Bundle, trained: str) -> str:
+    """For a 4-class bundle beside folds of the 7-class recipe: which column is its figure."""
+    if len(bundle.labels) < 7 and trained == "7class":
+        return (" These folds trained the 7-class recipe; for this model read UAR4, its four classes scored "
+                "by a 7-class model.")
+    return ""
+
+
 def render_card(bundle_dir: Path, cvs: Sequence[tuple[Path, dict]] = (), targets: Optional[list[dict]] = None,
                 card_dir: Optional[Path] = None) -> str:
     """The card of ``bundle_dir``: ``cvs`` (path, cv.json) of its recipe, ``targets`` rows of
@@ -113,13 +121,12 @@ def render_card(bundle_dir: Path, cvs: Sequence[tuple[Path, dict]] = (), targets
         "monitoring, and not for commercial use (see Licence).", "",
         *_model_section(bundle), *_circumplex_section(bundle), *_training_section(bundle)]
     for path, cv in cvs:
+        trained = (cv.get("recipe") or {}).get("label_set", "7class")
         lines += ["## The recipe, cross-validated (`ser-train cv`)", "",
                   "The same recipe trained once per fold; the test speakers (in corpus folds the whole test corpus) "
                   "never heard in training or early stopping; float model, clip level. UAR over the classes the test "
                   "data has; UAR4 over neutral/happy/sad/angry; arousal: balanced accuracy, high = angry/happy/"
-                  f"fearful/surprised. From `{path.name}`."
-                  + (" These folds trained the 7-class recipe; for this model read UAR4, its four classes "
-                     "scored by a 7-class model (a 4-class recipe was not cross-validated)." if len(bundle.labels) < 7 and (cv.get("recipe") or {}).get("label_set", "7class") == "7class" else ""),
+                  f"fearful/surprised. From `{path.name}` ({trained} folds)." + _read_uar4(bundle, trained),
                   "", *cv_section(cv, path, card_dir)]
     lines += ["## This bundle, float against int8", *parity_section(metrics)]
     lines += ["## Events: thresholds and smoothing", *events_section(bundle.thresholds, metrics.get("events"))]
