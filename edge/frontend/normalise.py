@@ -66,7 +66,12 @@ class Prior:
             arrays.append(arr)
         if not np.all(arrays[1] > 0):
             raise ValueError("prior var must be > 0 for every coefficient")
-        return cls(arrays[0], arrays[1], int(data.get("speakers", 0)), float(data.get("seconds", 0.0)))
+        speakers, seconds = data.get("speakers", 0), data.get("seconds", 0.0)
+        if isinstance(speakers, bool) or not isinstance(speakers, int) or speakers < 0:
+            raise ValueError(f"prior speakers must be a count (an integer >= 0), got {speakers!r}")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < math.inf:
+            raise ValueError(f"prior seconds must be a finite number >= 0, got {seconds!r}")
+        return cls(arrays[0], arrays[1], speakers, float(seconds))
 
 
 @dataclass(frozen=True)

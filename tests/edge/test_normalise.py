@@ -101,7 +101,10 @@ def test_prior_from_dict_checks_shape_finite_and_positive_variance():
     good = _prior().to_dict()
     assert Prior.from_dict(good, 30).speakers == 3
     for bad, why in (({**good, "mean": good["mean"][:29]}, "30 numbers"), ({**good, "var": [0.0] * 30}, "> 0"),
-                     ({**good, "mean": [float("nan")] * 30}, "non-finite"), (None, "object")):
+                     ({**good, "mean": [float("nan")] * 30}, "non-finite"), (None, "object"),
+                     ({**good, "speakers": None}, "speakers must be a count"), ({**good, "speakers": -1}, "count"),
+                     ({**good, "seconds": "long"}, "seconds must be a finite number"),
+                     ({**good, "seconds": float("inf")}, "finite")):
         with pytest.raises(ValueError, match=why):
             Prior.from_dict(bad, 30)
 
