@@ -108,7 +108,7 @@ def _clips(*specs: tuple[str, str]):
 
 def test_corpus_balance_gives_each_corpus_and_each_class_the_same_weight():
     from ser_train.dataset import WindowSet
-    from ser_train.fit import window_weights
+    from ser_train.balance import window_weights
 
     # corpus a: three speakers, both classes, 2 windows each; corpus b: one speaker, 6 windows of class 0, 2 of class 1
     specs = [("a", s) for s in "xyz" for _ in range(4)] + [("b", "w")] * 8

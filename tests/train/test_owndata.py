@@ -15,7 +15,7 @@ import pytest
 
 from ser_edge.errors import ConfigError
 from ser_train.corpora import index_folders
-from ser_train.fit import window_weights
+from ser_train.balance import window_weights
 from ser_train.labels import ALIASES, EMOTIONS, emotion_of_word
 from ser_train.owndata import corpus_name
 from tests.wavgen import write_wav
