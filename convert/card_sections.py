@@ -52,12 +52,21 @@ def cv_section(cv: dict, source: Optional[Path] = None, card_dir: Optional[Path]
         if (s.get("confusion") or {}).get("labels"):
             lines += ["", f"Test clips of every {KINDS.get(kind, kind)} fold, pooled (rows: true label):", "",
                       *confusion_table(s["confusion"])]
-            image = source.parent / f"{source.stem.rsplit('-', 1)[0]}-{kind}-confusion.png" if source else None
-            if image is not None and image.is_file():
+            image = _confusion_image(source, kind) if source else None
+            if image is not None:
                 shown = os.path.relpath(image, card_dir) if card_dir else str(image)
                 lines += ["", f"![pooled confusion, {KINDS.get(kind, kind)}]({shown})"]
     return lines + ["", f"Measured on {cv.get('machine', '?')}, {cv.get('date', '')}, "
                         f"{cv.get('wall_seconds', 0) / 60:.0f} min wall for the run.", ""]
+
+
+def _confusion_image(source: Path, kind: str) -> Optional[Path]:
+    """The pooled confusion image beside a cv.json: `ser-train cv`'s own ``confusion-<kind>.png``, or
+    ``<name>-<kind>-confusion.png`` beside a copy named ``<name>-<kind>.json`` (benchmarks/cv)."""
+    for name in (f"confusion-{kind}.png", f"{source.stem.rsplit('-', 1)[0]}-{kind}-confusion.png"):
+        if (source.parent / name).is_file():
+            return source.parent / name
+    return None
 
 
 def parity_section(metrics: dict) -> list[str]:

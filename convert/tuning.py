@@ -9,6 +9,7 @@ from typing import Sequence
 
 from ser_edge.errors import ConfigError
 from ser_edge.model.bundle import MANIFEST_FILE, THRESHOLDS_FIELD, load_bundle
+from ser_edge.model.load import load_classifier
 from ser_train.cli_options import speakers as parse_speakers
 from ser_train.corpora import index_folders
 from ser_train.evaluate import label_set_for
@@ -28,9 +29,10 @@ def tune_bundle(bundle_dir: Path, data_dirs: Sequence[Path], speakers: str, *, m
     missing = sorted(set(wanted) - {c.speaker for c, _ in clips})
     if missing:
         raise ConfigError(f"--speakers: no clips of {', '.join(missing)} with the model's labels in the data given")
-    recs = [speaker_stream(bundle, [(c.path, label) for c, label in clips if c.speaker == s], seed=i)
+    classifier = load_classifier(bundle)  # one interpreter for every stream
+    recs = [speaker_stream(classifier, [(c.path, label) for c, label in clips if c.speaker == s], seed=i)
             for i, s in enumerate(wanted)]
-    noise = [rec for _, rec in noise_streams(bundle)]
+    noise = [rec for _, rec in noise_streams(classifier)]
     result = tune(recs, noise, bundle.labels, max_false_per_min=max_false_per_min)
     result.update(bundle=str(bundle_dir), speakers=list(wanted), clips=len(clips))
     if write:

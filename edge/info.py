@@ -42,7 +42,8 @@ def describe(bundle: Bundle, backend: str | None = None) -> str:
         lines.append(f"runtime    {backend}")
     lines.append(_circumplex_line(bundle))
     tuned = ", ".join(f"{k} {v:.2f}" for k, v in bundle.thresholds.items())
-    lines.append(f"thresholds {tuned} (tuned; others 0.5)" if tuned else "thresholds none tuned: every label 0.5 unless configured")
+    lines.append(f"thresholds {tuned} (tuned; other labels: the configured threshold, 0.5 by default)" if tuned
+                 else "thresholds none tuned: every label the configured threshold, 0.5 by default")
     metrics = m.get("metrics") or {}
     if metrics.get("int8"):
         lines.append(

@@ -79,7 +79,7 @@ def _ms(path: Path) -> float:
     try:
         samples, rate = read_audio(path)
         return 1000.0 * len(samples) / rate
-    except Exception:  # noqa: BLE001 - only for a message about a file already judged unusable
+    except Exception:  # noqa: BLE001 - only for the message about a clip with no frame
         return 0.0
 
 

@@ -15,12 +15,13 @@ from .dataset import WindowSet, class_weights
 def window_weights(windows: WindowSet, data, n_classes: int, balance: str) -> np.ndarray:
     """Per-window loss weights (mean 1): classes balanced, and with "+speaker" each
     speaker's windows weigh the same in total, so two prolific speakers (TESS) do
-    not outweigh sixteen others. ``data``: a `ser_train.fit.Prepared` (its ``clips``). With "+corpus" each corpus weighs the same in total
+    not outweigh sixteen others. With "+corpus" each corpus weighs the same in total
     (its speakers equally within it) while classes stay balanced: raked, since one
-    corpus may lack classes (TurEV-DB has four)."""
+    corpus may lack classes (TurEV-DB has four). ``data``: a `ser_train.fit.Prepared`."""
     by_class = class_weights(windows.y, n_classes)
     w = np.array([by_class[int(y)] for y in windows.y])
-    speakers = np.array([data.clips[i].balance_key for i in windows.clip])  # own data: a file without speaker is one
+    if balance != "class":
+        speakers = np.array([data.clips[i].balance_key for i in windows.clip])  # own data: a file without speaker is one
     if balance == "class+speaker":
         names, inverse, counts = np.unique(speakers, return_inverse=True, return_counts=True)
         w = w * (len(speakers) / (len(names) * counts))[inverse]

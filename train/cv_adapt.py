@@ -20,13 +20,9 @@ from .adaptation import held_out_norms, voiced_by_clip
 from .dataset import build_windows
 from .features import FeatureCache, extract
 
-def _neutral(clip) -> bool:
-    return clip.emotion in ("neutral", "calm")  # calm counts as neutral, as in training
-
-
 #: condition -> (seconds of voiced speech the statistics may rest on: None = all, 0 = prior alone;
-#: which of the speaker's other clips they may learn from: None = any)
-CONDITIONS = {"cold": (0.0, None), "30s": (30.0, None), "all": (None, None), "neutral30s": (30.0, _neutral)}
+#: whether they learn from the speaker's neutral clips only, as the label set names neutral)
+CONDITIONS = {"cold": (0.0, False), "30s": (30.0, False), "all": (None, False), "neutral30s": (30.0, True)}
 
 
 def adapted_test_figures(predict: Callable, config, data, figures: Callable) -> dict:
@@ -40,10 +36,15 @@ def adapted_test_figures(predict: Callable, config, data, figures: Callable) -> 
     features, _ = extract([c.path for c in test], FeatureCache(Path(config.cache_dir), config.params),
                           workers=config.workers, progress=False)
     voiced = voiced_by_clip(test, features)
+    neutral = data.label_set.index_of("neutral")  # calm folds into it as in training
+
+    def is_neutral(clip) -> bool:
+        return data.label_set.index_of(clip.emotion) == neutral
+
     out = {}
-    for name, (budget, learn_from) in CONDITIONS.items():
+    for name, (budget, neutral_only) in CONDITIONS.items():
         local, _fallback = held_out_norms(test, voiced, config.params, data.prior, budget, seed=config.seed,
-                                          learn_from=learn_from)
+                                          learn_from=is_neutral if neutral_only else None)
         norms = {(at[k], variant): norm for (k, variant), norm in local.items()}
         windows = build_windows(test, features, data.label_set, config.params, numbers=at, norms=norms)
         if len(windows) == 0:

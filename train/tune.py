@@ -1,4 +1,4 @@
-"""`ser-train tune`: per-label decision thresholds for a bundle, from held-out speakers listened to as a device would.
+"""Per-label decision thresholds for a bundle (`ser-convert tune`), from held-out speakers listened to as a device would.
 
 Each held-out speaker's clips (of the bundle's labels) are played, in a shuffled order with
 `GAP_S` of near-silence between them, through the real device pipeline (`ser_edge.listen.
@@ -34,13 +34,13 @@ from ser_edge.audio.read import load_audio
 from ser_edge.config.settings import SmoothingSettings
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.listen.smoothing import Smoother
-from ser_edge.model.bundle import Bundle
+from ser_edge.model.classifier import Classifier
 
 GAP_S = 2.0  # between clips: longer than the gate's hangover, so each clip is its own utterance
 NOISE_S = 120.0
 NOISE_KINDS = (("white", -40.0), ("white", -20.0), ("pink", -40.0), ("pink", -20.0), ("brown", -40.0), ("brown", -20.0))
-#: thresholds tried, lowest first; never below the default 0.5: tuning only makes a label harder to raise
-GRID = tuple(round(x, 2) for x in np.arange(0.50, 0.96, 0.05))
+#: thresholds tried, lowest first, from the default (0.5): tuning only makes a label harder to raise
+GRID = tuple(round(x, 2) for x in np.arange(SmoothingSettings().threshold, 0.96, 0.05))
 #: smoothing candidates (average_windows, min_duration_s); hold_s stays the default
 SMOOTHING = ((3, 1.0), (4, 1.0), (5, 1.5), (6, 2.0))
 
@@ -58,10 +58,12 @@ class Recording:
     seconds: float = 0.0
 
 
-def record(bundle: Bundle, samples: np.ndarray, spans: Sequence[tuple[str, float, float]] = ()) -> Recording:
-    """Play float32 mono ``samples`` (bundle rate) through a fresh pipeline; keep what the smoother would see."""
+def record(classifier: Classifier, samples: np.ndarray, spans: Sequence[tuple[str, float, float]] = ()) -> Recording:
+    """Play float32 mono ``samples`` (the model's rate) through a fresh pipeline (its own gate, smoother
+    and adapter; the one ``classifier``); keep what the smoother would see."""
     windows: list[tuple[np.ndarray, float, float]] = []
-    pipeline = Pipeline(bundle, status_interval_s=0.0, on_window=lambda s, a, b: windows.append((s.copy(), a, b)))
+    pipeline = Pipeline(classifier, status_interval_s=0.0, on_window=lambda s, a, b: windows.append((s.copy(), a, b)))
+    bundle = classifier.bundle
     block = bundle.params.sample_rate // 10
     events = []
     for i in range(0, len(samples), block):
@@ -89,9 +91,9 @@ def replay(rec: Recording, labels: Sequence[str], settings: SmoothingSettings) -
     return out
 
 
-def speaker_stream(bundle: Bundle, paths_labels: Sequence[tuple[Path, str]], seed: int = 0) -> Recording:
+def speaker_stream(classifier: Classifier, paths_labels: Sequence[tuple[Path, str]], seed: int = 0) -> Recording:
     """A speaker's clips in a shuffled order, `GAP_S` of -70 dBFS noise between them, recorded."""
-    rate = bundle.params.sample_rate
+    rate = classifier.bundle.params.sample_rate
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(paths_labels))
     parts, spans, t = [], [], 0.0
@@ -101,19 +103,19 @@ def speaker_stream(bundle: Bundle, paths_labels: Sequence[tuple[Path, str]], see
         parts += [x, _floor(int(GAP_S * rate), rng)]
         spans.append((label, t, t + len(x) / rate))
         t += len(x) / rate + GAP_S
-    return record(bundle, np.concatenate(parts) if parts else np.zeros(0, np.float32), spans)
+    return record(classifier, np.concatenate(parts) if parts else np.zeros(0, np.float32), spans)
 
 
-def noise_streams(bundle: Bundle, seconds: float = NOISE_S, seed: int = 0) -> list[tuple[str, Recording]]:
+def noise_streams(classifier: Classifier, seconds: float = NOISE_S, seed: int = 0) -> list[tuple[str, Recording]]:
     """(name, recording) of each `NOISE_KINDS` entry: coloured noise at a level in dBFS (RMS re full scale)."""
     from .noise import coloured_noise
 
-    rate = bundle.params.sample_rate
+    rate = classifier.bundle.params.sample_rate
     rng = np.random.default_rng(seed)
     out = []
     for kind, dbfs in NOISE_KINDS:
         x = coloured_noise(kind, int(seconds * rate), rng, rate) * 10 ** (dbfs / 20)  # unit power -> RMS at dbfs
-        out.append((f"{kind} {dbfs:.0f} dBFS", record(bundle, np.clip(x, -1, 1).astype(np.float32))))
+        out.append((f"{kind} {dbfs:.0f} dBFS", record(classifier, np.clip(x, -1, 1).astype(np.float32))))
     return out
 
 
@@ -126,11 +128,11 @@ def figures(recs: Sequence[Recording], noise: Sequence[Recording], labels: Seque
     for rec in recs:
         decisions = replay(rec, labels, settings)
         for span_label, start, end in rec.spans:
-            inside = {label for label, t in decisions if start <= t <= end + GAP_S / 2}
+            inside = [label for label, t in decisions if start <= t <= end + GAP_S / 2]  # ends in the clip's span
             if span_label == "neutral":
                 neutral_s += end - start
-                for label, t in decisions:
-                    if label != "neutral" and start <= t <= end + GAP_S / 2:
+                for label in inside:
+                    if label != "neutral":
                         false[label] += 1
             elif span_label in hits:
                 hits[span_label][0] += span_label in inside

@@ -93,7 +93,8 @@ class SmoothingSettings(Checked):
     threshold: float = opt(0.5, "smoothed score a label needs to be decided, for labels not in thresholds "
                            "(raised to the model's tuned threshold where that is higher)",
                            low=0, high=1)
-    thresholds: dict = opt({}, "per-label thresholds, e.g. {angry = 0.6} (these replace the model's tuned ones); labels must be the model's",
+    thresholds: dict = opt({}, "per-label thresholds, e.g. {angry = 0.6} (these replace the model's tuned ones); "
+                           "labels must be the model's",
                            "number_map", low=0, high=1, flag="--threshold")
     min_duration_s: float = opt(1.0, "audio a label must hold before it is decided, s", low=0, high=600, unit="s")
     hold_s: float = opt(3.0, "time before the same label may be decided again, s", low=0, high=3600, unit="s")

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 REQUIRED = ("schema_version", "model", "labels", "feature_params", "feature_params_hash", "input", "output")
 
 
-#: the manifest field of per-label decision thresholds (written by `ser-train tune`)
+#: the manifest field of per-label decision thresholds (written by `ser-convert tune`)
 THRESHOLDS_FIELD = "thresholds"
 
 
@@ -73,7 +73,8 @@ class Bundle:
     @property
     def thresholds(self) -> dict[str, float]:
         """Per-label decision thresholds tuned for this model (manifest ``thresholds``; checked at
-        load); empty for bundles without them. A config's own thresholds take precedence."""
+        load); empty for bundles without them. How a config combines with them:
+        `ser_edge.config.settings.SmoothingSettings.smoother_kwargs`."""
         return {str(k): float(v) for k, v in (self.manifest.get(THRESHOLDS_FIELD) or {}).items()}
 
     @property

@@ -41,6 +41,11 @@ def test_cv_section_shows_cold_against_adapted_and_the_pooled_confusion(tmp_path
     assert "| **neutral** | 3 | 1 | 75.0 % |" in text
     assert "![pooled confusion, leave one corpus out](shipped-corpus-confusion.png)" in text
     assert "- leave one corpus out (1 folds): UAR 31.0 % ± 5.0" in text
+    run = tmp_path / "run"  # a `ser-train cv` folder: its own confusion-<kind>.png beside cv.json
+    run.mkdir()
+    (run / "confusion-corpus.png").write_bytes(b"png")
+    text = "\n".join(cv_section(_cv(confusion=confusion), run / "cv.json", tmp_path))
+    assert "![pooled confusion, leave one corpus out](run/confusion-corpus.png)" in text
 
 
 def test_card_shows_tuned_thresholds_and_the_events_they_raise(tiny_bundle, tmp_path):

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ser_edge.frontend.mfcc import MfccExtractor
-from ser_edge.frontend.normalise import RunningStats
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.frontend.windows import normalise_window
+from ser_edge.listen.adapter import for_bundle
 from ser_edge.model.classifier import Classifier
 from ser_edge.model.load import load_classifier
 from ser_edge.model.shipped import shipped_bundles
@@ -50,9 +50,8 @@ def input_tensor(classifier: Classifier) -> np.ndarray:
     A speaker-normalised bundle normalises it as a device's first window: with its prior alone."""
     params = classifier.bundle.params
     frames = MfccExtractor(params)(golden_window(params))[: params.window_frames]
-    prior = classifier.bundle.prior
-    norm = RunningStats.for_params(params, prior).norm() if prior is not None else None
-    return classifier.quantize(normalise_window(frames, params, norm))
+    adapter = for_bundle(classifier.bundle)  # as the device starts: fresh from the prior
+    return classifier.quantize(normalise_window(frames, params, adapter.norm() if adapter else None))
 
 
 def encode(tensor: np.ndarray) -> str:
