@@ -184,7 +184,7 @@ class Listener:
                     self.rt.clips.add(block.samples)  # first: this block's events may need its audio
                 self._dispatch(self.rt.pipeline.push(block.samples, dropped=block.dropped))
                 self._last_audio = time.monotonic()
-                self._adapt.tick()
+            self._adapt.tick()  # also while no audio comes: what was learnt is saved when a stream pauses
             if self.view is not None:
                 self.view.update(self.rt.pipeline)
             self._watchdog()
