@@ -142,7 +142,7 @@ class RunningStats:
         out.__dict__.update({k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()})
         return out
 
-    # ----- persistence (see ser_edge.listen.adaptstate) ------------------------------------------
+    # ----- persistence (see ser_edge.service.adaptstore) ------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {"weight": self.weight, "prior_weight": self.prior_weight, "heard_s": self.heard_s,
                 "sum1": [float(v) for v in self._s1], "sum2": [float(v) for v in self._s2]}
@@ -159,6 +159,19 @@ class RunningStats:
         if not (weight > 0 and 0 <= prior_weight <= weight and heard >= 0):
             raise ValueError(f"impossible weights (weight {weight}, prior {prior_weight}, heard {heard})")
         self.weight, self.prior_weight, self.heard_s, self._s1, self._s2 = weight, prior_weight, heard, s1, s2
+        return self
+
+    def rebase(self, old: Prior) -> "RunningStats":
+        """Swap what is left of prior ``old`` in the sums for this statistics' own prior; returns self.
+
+        For statistics saved under another bundle's prior (same feature parameters): the
+        speaker's frames stay, only the prior's remaining ``prior_weight`` seconds change.
+        """
+        if old.mean.shape != self.prior.mean.shape:
+            raise ValueError(f"a prior of {old.mean.shape[0]} coefficients, expected {self.prior.mean.shape[0]}")
+        w = self.prior_weight
+        self._s1 = self._s1 + w * (self.prior.mean - old.mean)
+        self._s2 = self._s2 + w * ((self.prior.var + self.prior.mean**2) - (old.var + old.mean**2))
         return self
 
 

@@ -10,6 +10,11 @@ A file that cannot be read, is not ours, or belongs to another model's feature p
 aside, renamed to ``<name>.corrupt-<time>`` or ``<name>.foreign-<hash>``, with a warning,
 and the statistics start again from the prior. It is never trusted.
 
+Statistics are the speaker's and the microphone's, not the model's: a file written under
+another bundle with the same feature parameters (the 7-class and the 4-class model) is
+kept, and what is left in it of that bundle's prior (it fades with speech) is replaced by
+this bundle's prior. Files written before the prior was saved in them are taken as they are.
+
 Location: the ``adaptation_state`` setting; '' = ``$STATE_DIRECTORY/adaptation.json`` under
 systemd (/var/lib/ser-edge), else ``$XDG_STATE_HOME/ser-edge/adaptation.json``
 (~/.local/state/ser-edge).
@@ -24,7 +29,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from ser_edge.frontend.normalise import RunningStats
+import numpy as np
+
+from ser_edge.frontend.normalise import Prior, RunningStats
 from ser_edge.listen.adapter import Adapter
 
 log = logging.getLogger(__name__)
@@ -82,10 +89,15 @@ class AdaptStore:
         try:
             stats = RunningStats.for_params(adapter.params, adapter.prior).load(data["stats"])
             since = float(calendar.timegm(time.strptime(data["since"], TIME_FORMAT)))
+            saved_prior = Prior.from_dict(data["prior"], adapter.params.n_mfcc) if "prior" in data else None
         except (KeyError, TypeError, ValueError) as exc:
             return self._refuse("corrupt", f"unusable statistics ({exc})")
+        other_prior = saved_prior is not None and not _same_prior(saved_prior, adapter.prior)
+        if other_prior:  # another bundle with these feature parameters: keep the speaker, swap the prior
+            stats.rebase(saved_prior)
         adapter.restore(stats, since)
-        return f"statistics from {self.path}: {stats.speech_s:.0f} s of speech since {data['since']}"
+        return (f"statistics from {self.path}: {stats.speech_s:.0f} s of speech since {data['since']}"
+                + (" (learnt under another model's prior: its share replaced by this model's)" if other_prior else ""))
 
     def _refuse(self, kind: str, why: str) -> str:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
@@ -107,7 +119,8 @@ class AdaptStore:
             return
         data = {"format": FORMAT, "version": VERSION, "feature_params_hash": adapter.params.stable_hash(),
                 "since": time.strftime(TIME_FORMAT, time.gmtime(adapter.since)),
-                "saved": time.strftime(TIME_FORMAT, time.gmtime()), "stats": adapter.stats.to_dict()}
+                "saved": time.strftime(TIME_FORMAT, time.gmtime()), "prior": adapter.prior.to_dict(),
+                "stats": adapter.stats.to_dict()}
         try:
             write_atomic(self.path, (json.dumps(data, indent=1) + "\n").encode())
             adapter.dirty = False
@@ -147,6 +160,11 @@ def write_atomic(path: Path, payload: bytes) -> None:
         os.fsync(folder)
     finally:
         os.close(folder)
+
+
+def _same_prior(a: Prior, b: Prior) -> bool:
+    # the file keeps floats as JSON writes them: a round trip of float64 is exact
+    return bool(np.array_equal(a.mean, b.mean) and np.array_equal(a.var, b.var))
 
 
 def _parse(raw: bytes) -> dict:

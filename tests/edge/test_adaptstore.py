@@ -84,6 +84,44 @@ def test_another_models_file_is_set_aside(bundle, tmp_path: Path):
     assert not path.exists()
 
 
+def test_another_priors_file_keeps_the_speaker_and_takes_this_prior(bundle, tmp_path: Path):
+    """Same feature parameters, other prior (the 4-class bundle after the 7-class one): the
+    loaded statistics equal the same speech learnt from this bundle's own prior."""
+    from ser_edge.frontend.normalise import Prior
+
+    path = tmp_path / "adaptation.json"
+    other = Prior(bundle.prior.mean + 2.0, bundle.prior.var * 3.0, 10, 100.0)
+    AdaptStore(path).save(_learnt_from(bundle, other))
+    adapter = Adapter(bundle.params, bundle.prior)
+    note = AdaptStore(path).load(adapter)
+    assert "another model's prior" in note and path.exists()
+    direct = _learnt_from(bundle, bundle.prior)
+    np.testing.assert_allclose(adapter.stats.mean, direct.stats.mean, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(adapter.stats.var, direct.stats.var, rtol=1e-10, atol=1e-10)
+    assert not np.allclose(_learnt_from(bundle, other).stats.mean, direct.stats.mean)  # the prior still counts
+    same = Adapter(bundle.params, bundle.prior)
+    AdaptStore(path).save(direct)
+    assert "another model's prior" not in AdaptStore(path).load(same)
+
+
+def test_a_file_without_the_prior_is_taken_as_it_is(bundle, tmp_path: Path):
+    path = tmp_path / "adaptation.json"
+    AdaptStore(path).save(_learnt(bundle))
+    data = json.loads(path.read_text())
+    del data["prior"]  # written before the prior was kept in the file
+    path.write_text(json.dumps(data))
+    adapter = Adapter(bundle.params, bundle.prior)
+    assert "20 s of speech" in AdaptStore(path).load(adapter)
+    np.testing.assert_array_equal(adapter.stats.mean, _learnt(bundle).stats.mean)
+
+
+def _learnt_from(bundle, prior, seconds: float = 20.0) -> Adapter:
+    adapter = Adapter(bundle.params, prior)
+    rng = np.random.default_rng(0)
+    adapter.learn(bundle.prior.mean + rng.normal(size=(int(seconds * 100), 30)) * 3 + 1)
+    return adapter
+
+
 def test_saves_at_most_every_interval(bundle, tmp_path: Path):
     now = [0.0]
     store = AdaptStore(tmp_path / "a.json", save_interval_s=60.0, clock=lambda: now[0])
