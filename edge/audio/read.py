@@ -51,6 +51,7 @@ def iter_audio(path: str | os.PathLike, sample_rate: int = 16000, block_s: float
         blocks.close()
     if stream is not None:
         tail = stream.resample_chunk(np.zeros(0, np.float32), last=True)
+        stream = None  # released now, not at exit (nanobind would print leak warnings)
         total += tail.size
         if tail.size:
             yield tail

@@ -64,11 +64,21 @@ class StreamResampler:
             self._stream = soxr.ResampleStream(self.rate_in, self.rate_out, 1, dtype="float32", quality="HQ")
 
     def __call__(self, x: np.ndarray, last: bool = False) -> np.ndarray:
-        """Resample the next (n,) float32 chunk; ``last`` flushes what the filter holds back."""
+        """Resample the next (n,) float32 chunk; ``last`` flushes what the filter holds back and
+        releases the filter (a later call is a ValueError)."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         if self._stream is None:
+            if self.rate_in != self.rate_out:
+                raise ValueError(f"resampler {self.rate_in} -> {self.rate_out} Hz used after its last chunk")
             return x
-        return np.asarray(self._stream.resample_chunk(x, last=last), dtype=np.float32).reshape(-1)
+        out = np.asarray(self._stream.resample_chunk(x, last=last), dtype=np.float32).reshape(-1)
+        if last:
+            self.close()
+        return out
+
+    def close(self) -> None:
+        """Release the soxr filter now (one left alive at exit makes nanobind print leak warnings)."""
+        self._stream = None
 
     def frames_out(self, frames_in: int) -> int:
         """Input frames expressed at the output rate (for drop counts)."""

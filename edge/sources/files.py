@@ -81,5 +81,7 @@ class FileSource:
         closer = getattr(self._blocks, "close", None)
         if closer is not None:
             closer()  # ends the generator, closing its file
-        self._blocks = None
+        if self._resample is not None:
+            self._resample.close()
+        self._blocks = self._resample = None
 

@@ -146,3 +146,5 @@ class MicrophoneSource:
                 log.debug("%s: while closing: %s", self.name, exc)
         while not self._queue.empty():
             self._queue.get_nowait()
+        if self._resample is not None:
+            self._resample.close()  # the next open makes a new one
