@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ser_edge.frontend.normalise import Prior
 from ser_edge.listen.adapter import Adapter
 from ser_edge.model.bundle import load_bundle
 from ser_edge.service.adaptstore import AdaptStore, default_state_path
@@ -23,8 +24,9 @@ def bundle(tmp_path_factory):
     return load_bundle(make_speaker_bundle(tmp_path_factory.mktemp("speaker") / "bundle"))
 
 
-def _learnt(bundle, seconds: float = 20.0) -> Adapter:
-    adapter = Adapter(bundle.params, bundle.prior)
+def _learnt(bundle, seconds: float = 20.0, prior=None) -> Adapter:
+    """An adapter that learnt ``seconds`` of one synthetic speaker, from ``prior`` (default: the bundle's)."""
+    adapter = Adapter(bundle.params, bundle.prior if prior is None else prior)
     rng = np.random.default_rng(0)
     adapter.learn(bundle.prior.mean + rng.normal(size=(int(seconds * 100), 30)) * 3 + 1)
     return adapter
@@ -87,18 +89,16 @@ def test_another_models_file_is_set_aside(bundle, tmp_path: Path):
 def test_another_priors_file_keeps_the_speaker_and_takes_this_prior(bundle, tmp_path: Path):
     """Same feature parameters, other prior (the 4-class bundle after the 7-class one): the
     loaded statistics equal the same speech learnt from this bundle's own prior."""
-    from ser_edge.frontend.normalise import Prior
-
     path = tmp_path / "adaptation.json"
     other = Prior(bundle.prior.mean + 2.0, bundle.prior.var * 3.0, 10, 100.0)
-    AdaptStore(path).save(_learnt_from(bundle, other))
+    AdaptStore(path).save(_learnt(bundle, prior=other))
     adapter = Adapter(bundle.params, bundle.prior)
     note = AdaptStore(path).load(adapter)
     assert "another model's prior" in note and path.exists()
-    direct = _learnt_from(bundle, bundle.prior)
+    direct = _learnt(bundle)
     np.testing.assert_allclose(adapter.stats.mean, direct.stats.mean, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(adapter.stats.var, direct.stats.var, rtol=1e-10, atol=1e-10)
-    assert not np.allclose(_learnt_from(bundle, other).stats.mean, direct.stats.mean)  # the prior still counts
+    assert not np.allclose(_learnt(bundle, prior=other).stats.mean, direct.stats.mean)  # the prior still counts
     same = Adapter(bundle.params, bundle.prior)
     AdaptStore(path).save(direct)
     assert "another model's prior" not in AdaptStore(path).load(same)
@@ -113,13 +113,6 @@ def test_a_file_without_the_prior_is_taken_as_it_is(bundle, tmp_path: Path):
     adapter = Adapter(bundle.params, bundle.prior)
     assert "20 s of speech" in AdaptStore(path).load(adapter)
     np.testing.assert_array_equal(adapter.stats.mean, _learnt(bundle).stats.mean)
-
-
-def _learnt_from(bundle, prior, seconds: float = 20.0) -> Adapter:
-    adapter = Adapter(bundle.params, prior)
-    rng = np.random.default_rng(0)
-    adapter.learn(bundle.prior.mean + rng.normal(size=(int(seconds * 100), 30)) * 3 + 1)
-    return adapter
 
 
 def test_saves_at_most_every_interval(bundle, tmp_path: Path):
