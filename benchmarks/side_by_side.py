@@ -157,8 +157,8 @@ def _vm_hwm_mb() -> float:
 def build_jobs(data: Path, bundle_dir: Path) -> tuple[dict, dict, dict]:
     """(device job, notebook job, facts): the held-out clips, truths and the trained baseline."""
     from ser_edge.model.bundle import load_bundle
-    from ser_train.corpora import index_folders
-    from ser_train.evaluate import label_set_for
+    from ser_train.data.corpora import index_folders
+    from ser_train.evaluate.clips import label_set_for
     from notebook_baseline import ensure_model
 
     bundle = load_bundle(bundle_dir)

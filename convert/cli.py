@@ -96,7 +96,7 @@ def card(bundle: Path, cvs: tuple[Path, ...], targets: Path | None, out: Path | 
 def tune(bundle: Path, data_dirs, speakers: str, max_false_per_min: float, write: bool, json_out: Path | None,
          verbose: int, quiet: bool) -> None:
     """Tune BUNDLE's per-label thresholds and report the smoothing on held-out speakers of DATA_DIRS
-    listened to through the device pipeline, and on noise without speech (ser_train.tune)."""
+    listened to through the device pipeline, and on noise without speech (ser_train.evaluate.tune)."""
     from .tuning import format_tuning, tune_bundle
 
     setup_logging(verbose, quiet)

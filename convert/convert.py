@@ -13,9 +13,9 @@ from ser_edge.model.bundle import MANIFEST_FILE, MODEL_FILE, load_bundle, sha256
 from ser_edge.model.classifier import Classifier
 from ser_edge.model.load import load_classifier
 from ser_edge.errors import ConfigError
-from ser_train.fit import Prepared, TrainConfig, prepare
+from ser_train.fit.train import Prepared, TrainConfig, prepare
 from ser_train.metrics import aggregate_clip_scores, report
-from ser_train.run import Run, data_summary, load_run
+from ser_train.fit.run import Run, data_summary, load_run
 
 from .manifest import build_manifest, write_manifest
 from .parity import Parity, top1_agreement

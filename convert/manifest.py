@@ -18,7 +18,7 @@ from ser_edge.model.bundle import MANIFEST_FILE, MANIFEST_HASH, MODEL_FILE, SCHE
 from ser_edge.model.circumplex import FIELD as CIRCUMPLEX_FIELD, default_circumplex
 from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
-from ser_train.licences import is_non_commercial, licence_of  # the one place corpus licences are kept
+from ser_train.data.licences import is_non_commercial, licence_of  # the one place corpus licences are kept
 
 
 def licence_block(corpora: list[str]) -> dict[str, Any]:

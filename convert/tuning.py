@@ -1,4 +1,4 @@
-"""`ser-convert tune`: a bundle's per-label thresholds from held-out speakers (`ser_train.tune`),
+"""`ser-convert tune`: a bundle's per-label thresholds from held-out speakers (`ser_train.evaluate.tune`),
 reported and, with ``write``, kept in its manifest (``thresholds`` and ``metrics.events``)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from ser_edge.errors import ConfigError
 from ser_edge.model.bundle import MANIFEST_FILE, THRESHOLDS_FIELD, load_bundle
 from ser_edge.model.load import load_classifier
 from ser_train.cli_options import speakers as parse_speakers
-from ser_train.corpora import index_folders
-from ser_train.evaluate import label_set_for
-from ser_train.tune import noise_streams, speaker_stream, tune
+from ser_train.data.corpora import index_folders
+from ser_train.evaluate.clips import label_set_for
+from ser_train.evaluate.tune import noise_streams, speaker_stream, tune
 
 from .manifest import write_manifest
 

@@ -10,7 +10,7 @@ import click
 
 from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
 
-from .cli_options import fit_options, speakers, train_config
+from ser_train.cli_options import fit_options, speakers, train_config
 
 DATA_DIRS = click.argument("data_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 
@@ -32,9 +32,9 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
 
     Exits 1 when any file could not be used, after listing them all.
     """
-    from .corpora import index_folders
-    from .labels import get_label_set
-    from .summary import format_summary
+    from ser_train.data.corpora import index_folders
+    from ser_train.data.labels import get_label_set
+    from ser_train.data.summary import format_summary
 
     labels = get_label_set(label_set)
     index = index_folders(list(data_dirs))
@@ -65,7 +65,7 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
 @verbosity_options
 def fit(data_dirs, run_dir, test_speakers, validation_speakers, verbose, quiet, **options) -> None:
     """Train a compact Conv1D on DATA_DIRS and write a run folder with metrics and plots."""
-    from .fit import fit as run_fit
+    from ser_train.fit.train import fit as run_fit
 
     setup_logging(verbose + 1, quiet)
     config = train_config(data_dirs, options, test_speakers=_speakers(test_speakers),
@@ -90,8 +90,8 @@ def fit(data_dirs, run_dir, test_speakers, validation_speakers, verbose, quiet, 
 @verbosity_options
 def cv(data_dirs, out_dir, kind, k, only, verbose, quiet, **options) -> None:
     """Cross-validate the fit recipe (every fit option applies to every fold); resumes fold by fold."""
-    from .cv import plan, run_cv
-    from .cv_report import format_table
+    from ser_train.evaluate.cv import plan, run_cv
+    from ser_train.evaluate.cv_report import format_table
     from ser_edge.errors import ConfigError
 
     setup_logging(verbose, quiet)
@@ -124,7 +124,7 @@ def eval_(model: Path, data_dirs, speakers: str, as_json: bool, adapt_seconds, c
 
     A speaker-normalised model is evaluated as a device would run it: cold (the prior
     alone) and adapted to each test speaker from that speaker's other clips."""
-    from .evaluate import evaluate, format_report
+    from ser_train.evaluate.clips import evaluate, format_report
 
     setup_logging(verbose, quiet)
     if adapt_seconds is not None and adapt_seconds < 0:

@@ -34,7 +34,7 @@ _OPTIONS = (
     click.option("--copies", default=None, type=int, help="Augmented copies per training clip (default from the augment config)."),
     click.option("--no-augment", is_flag=True, help="Train on clean clips without SpecAugment masks."),
     click.option("--augment", "augment_file", type=click.Path(path_type=Path, exists=True),
-                 help="JSON of augmentation settings to override (e.g. {\"pitch_p\": 0}); see train/augment.py."),
+                 help="JSON of augmentation settings to override (e.g. {\"pitch_p\": 0}); see train/features/augment.py."),
     click.option("--seed", default=0, show_default=True),
     click.option("--cache", "cache_dir", default=".cache/features", show_default=True, type=click.Path(path_type=Path)),
     click.option("--params", "params_file", type=click.Path(path_type=Path, exists=True),
@@ -60,16 +60,16 @@ def fit_options(command: Callable) -> Callable:
 
 
 def speakers(text: str) -> tuple[str, ...]:
-    from .splits import speaker_ids
+    from ser_train.data.splits import speaker_ids
 
     return tuple(speaker_ids(text.split(","))) if text else ()
 
 
 def train_config(data_dirs, options: dict[str, Any], **fixed: Any):
     """A TrainConfig from the shared options (a dict holding `NAMES`) plus ``fixed`` fields (speakers)."""
-    from .augment import AugmentConfig
-    from .fit import TrainConfig
-    from .model import ModelConfig
+    from ser_train.features.augment import AugmentConfig
+    from ser_train.fit.train import TrainConfig
+    from ser_train.fit.model import ModelConfig
 
     o = options
     params = FeatureParams()

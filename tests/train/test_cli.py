@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ser_train.evaluate import evaluate
+from ser_train.evaluate.clips import evaluate
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -62,7 +62,7 @@ def test_eval_of_a_missing_model_is_one_line(tmp_path, tiny_data):
 
 
 def test_eval_on_own_csv_says_its_clips_have_no_speaker(tiny_run, tiny_data, tmp_path):
-    from ser_train.evaluate import format_report
+    from ser_train.evaluate.clips import format_report
 
     words = {"05": "Anger", "03": "joy", "04": "sadness"}
     clips = sorted(p for p in (tiny_data / "Actor_04").iterdir() if p.name.split("-")[2] in words)

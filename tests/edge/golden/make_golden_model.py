@@ -5,7 +5,7 @@
 For every shipped bundle (models/<name>/), writes model_<name>.json here: the bundle's
 sha256 and feature-parameter hash, the int8 input tensor that the front end makes of a
 generated 1.5 s window (`golden_window`, no RNG, no data files), and the int8 scores the
-interpreter gives for it. tests/edge/test_golden_model.py checks all three, in the
+interpreter gives for it. tests/edge/model/test_golden_model.py checks all three, in the
 TFLite Micro micro_speech way.
 """
 
