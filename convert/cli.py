@@ -1,6 +1,7 @@
 """`ser-convert`: quantize a run folder to a full-int8 bundle and check it against the float model
 (``ser-convert RUN_DIR -o OUT``, the default command, also ``ser-convert quantize``), and render a
-bundle's model card (``ser-convert card BUNDLE``), and tune a bundle's thresholds (``ser-convert tune``)."""
+bundle's model card (``ser-convert card BUNDLE``). ``ser-convert tune`` is the old spelling of
+``ser-train tune`` (threshold tuning reads corpora, so it lives with training)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,29 @@ from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_option
 DEFAULT_COMMAND = "quantize"
 
 
+#: commands of other packages still reached through ser-convert, by their old names
+ALIASES = {"tune": ("ser_train.cli", "tune")}
+
+
 class _DefaultGroup(ErrorHandlingGroup):
     """A group whose first argument, when it is not a command's name, goes to `DEFAULT_COMMAND`:
-    ``ser-convert RUN_DIR -o OUT`` stays what it always was."""
+    ``ser-convert RUN_DIR -o OUT`` stays what it always was. `ALIASES` are loaded when asked for."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+        if args and args[0] not in self.commands and args[0] not in ALIASES and args[0] not in ("-h", "--help"):
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *ALIASES})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in ALIASES:
+            import importlib
+
+            module, attr = ALIASES[name]
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
 
 
 def _line(name: str, r: dict) -> str:
@@ -82,25 +98,3 @@ def card(bundle: Path, cvs: tuple[Path, ...], targets: Path | None, out: Path | 
         out.write_text(text)
     else:
         click.echo(text, nl=False)
-
-
-@main.command()
-@click.argument("bundle", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.argument("data_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
-@click.option("--speakers", required=True, help="Held-out speakers to listen to, e.g. ravdess:15,emovo:m3 (never trained on).")
-@click.option("--max-false-per-min", default=0.5, show_default=True,
-              help="Non-neutral emotion events allowed per minute of neutral speech, all labels together.")
-@click.option("--write", is_flag=True, help="Write the chosen thresholds into BUNDLE's manifest (re-stamped).")
-@click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False), help="Also write the figures here.")
-@verbosity_options
-def tune(bundle: Path, data_dirs, speakers: str, max_false_per_min: float, write: bool, json_out: Path | None,
-         verbose: int, quiet: bool) -> None:
-    """Tune BUNDLE's per-label thresholds and report the smoothing on held-out speakers of DATA_DIRS
-    listened to through the device pipeline, and on noise without speech (ser_train.evaluate.tune)."""
-    from .tuning import format_tuning, tune_bundle
-
-    setup_logging(verbose, quiet)
-    result = tune_bundle(bundle, list(data_dirs), speakers, max_false_per_min=max_false_per_min, write=write)
-    if json_out:
-        json_out.write_text(json.dumps(result, indent=2) + "\n")
-    click.echo(format_tuning(result))

@@ -1,4 +1,8 @@
-"""`ser-convert`: a `ser-train fit` run folder -> a checked int8 bundle for the device."""
+"""`ser-convert`: a `ser-train fit` run folder -> a checked int8 bundle for the device.
+
+Reads the run through its one interface (`ser_train.fit.run.Run`): the windows come from the
+feature cache and the run's own clip list, so converting never indexes a corpus.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,11 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-
-from ser_edge.model.bundle import MANIFEST_FILE, MODEL_FILE, load_bundle, sha256_of
+from ser_edge.errors import ConfigError
+from ser_edge.model.bundle import MODEL_FILE, sha256_of
 from ser_edge.model.classifier import Classifier
 from ser_edge.model.load import load_classifier
-from ser_edge.errors import ConfigError
-from ser_train.fit.train import Prepared, TrainConfig, prepare
-from ser_train.metrics import aggregate_clip_scores, report
-from ser_train.fit.run import Run, data_summary, load_run
+from ser_train.fit.run import Run, load_run
 
 from .manifest import build_manifest, write_manifest
 from .parity import Parity, top1_agreement
@@ -28,11 +28,10 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
                 progress: bool = True) -> tuple[Path, Parity]:
     """Quantize, write ``out_dir/model.tflite`` + manifest, check parity; returns (bundle dir, parity)."""
     run = load_run(run_dir)
-    config = TrainConfig.from_dict(run.config, source=str(Path(run_dir) / "config.json"))
-    data = prepare(config, progress=progress)
     model = run.load_model()
     # calibrate on clean training windows: the device hears speech, not our augmented copies
-    tflite = to_int8_tflite(model, representative_windows(data.windows["train_clean"].x, calibration, seed=config.seed))
+    tflite = to_int8_tflite(model, representative_windows(run.windows("train_clean").x, calibration,
+                                                          seed=run.config.seed))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MODEL_FILE).write_bytes(tflite)
@@ -40,36 +39,28 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
     manifest = build_manifest(
         model_id=model_id or f"ser-edge-{len(run.labels)}class-{run.params.stable_hash()[:8]}",
         sha256=sha256_of(out_dir / MODEL_FILE), size_bytes=len(tflite), labels=list(run.labels),
-        params=run.params, input_tensor=inp, output_tensor=outp, ops=ops, training=data_summary(data),
-        prior=run.prior,
+        params=run.params, input_tensor=inp, output_tensor=outp, ops=ops, training=run.data,
+        licence=run.licence, prior=run.prior,
     )
-    _write_manifest(out_dir, manifest)
-    parity = check_parity(run, model, load_classifier(out_dir), data)
+    write_manifest(out_dir, manifest)  # stamped with manifest_sha256, which the device checks
+    parity = check_parity(run, model, load_classifier(out_dir))
     manifest["metrics"] = {**parity.to_dict(), "parity_passed": not parity.failures(),
                            "training_run": {k: run.metrics.get(k) for k in ("test", "validation", "epochs_run")}}
-    _write_manifest(out_dir, manifest)
+    write_manifest(out_dir, manifest)
     for plot in ("confusion.png",):
         if (Path(run_dir) / plot).exists():
             shutil.copy(Path(run_dir) / plot, out_dir / plot)
     return out_dir, parity
 
 
-def _write_manifest(out_dir: Path, manifest: dict) -> None:
-    write_manifest(out_dir, manifest)  # stamped with manifest_sha256, which the device checks
-
-
-def check_parity(run: Run, model, classifier: Classifier, data: Prepared) -> Parity:
+def check_parity(run: Run, model, classifier: Classifier) -> Parity:
     """Float vs int8 on the test speakers (or, for a final model without any, validation)."""
-    source = "test" if len(data.windows["test"]) else "validation"
-    windows = data.windows[source]
+    source = run.held_out
+    windows = run.windows(source)
     if len(windows) == 0:
         raise ConfigError(f"{run.path}: no held-out speakers to check quantization on")
     float_scores = model.predict(windows.x, batch_size=256, verbose=0)
     int8_scores = classifier.scores_many(windows.x)
-    reports = []
-    for scores in (float_scores, int8_scores):
-        ids, clip_scores = aggregate_clip_scores(scores, windows.clip)
-        truth = np.array([data.label_set.index_of(data.clips[i].emotion) for i in ids])
-        reports.append(report(truth, clip_scores.argmax(axis=1), data.label_set.labels))
-    speakers = sorted(getattr(data.split, source))
+    reports = [run.clip_report(source, scores) for scores in (float_scores, int8_scores)]
+    speakers = sorted(run.split.get(source, ()))
     return Parity(top1_agreement(float_scores, int8_scores), len(windows), reports[0], reports[1], speakers, source)

@@ -1,8 +1,8 @@
 """The bundle manifest: everything the device must know about a model, in one JSON file.
 
-`stamped` adds ``manifest_sha256`` (the sha256 of the rest, `ser_edge.model.bundle.manifest_digest`),
-which the device checks; `write_manifest` writes a stamped manifest, `stamp_bundle` re-stamps
-an existing bundle (one made before the field existed) without touching anything else.
+`build_manifest` makes it; `write_manifest` (`ser_edge.model.manifest_file`, the one writer) writes it
+stamped with ``manifest_sha256``, which the device checks; `stamp_bundle` re-stamps an existing
+bundle (one made before the field existed) without touching anything else.
 """
 
 from __future__ import annotations
@@ -13,26 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from ser_edge import __version__
-from ser_edge.model.bundle import MANIFEST_FILE, MANIFEST_HASH, MODEL_FILE, SCHEMA_VERSION, manifest_digest, \
-    normalisation_block
+from ser_edge.model.bundle import MANIFEST_FILE, MANIFEST_HASH, MODEL_FILE, SCHEMA_VERSION, normalisation_block
+from ser_edge.model.manifest_file import stamped, write_manifest  # noqa: F401  (the converter's writer)
 from ser_edge.model.circumplex import FIELD as CIRCUMPLEX_FIELD, default_circumplex
 from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
-from ser_train.data.licences import is_non_commercial, licence_of  # the one place corpus licences are kept
-
-
-def licence_block(corpora: list[str]) -> dict[str, Any]:
-    """The data licences a model trained on ``corpora`` inherits."""
-    terms = {c: licence_of(c) for c in sorted(corpora)}
-    non_commercial = any(is_non_commercial(t) for t in terms.values())
-    note = ("Non-commercial use only: the training data is licensed non-commercially, and so is this model."
-            if non_commercial else "Check the training corpora's terms before use.")
-    return {"training_data": terms, "model_use": note}
 
 
 def build_manifest(
     *, model_id: str, sha256: str, size_bytes: int, labels: list[str], params: FeatureParams,
-    input_tensor: dict, output_tensor: dict, ops: list[str], training: dict, metrics: dict | None = None,
+    input_tensor: dict, output_tensor: dict, ops: list[str], training: dict, licence: dict[str, Any],
+    metrics: dict | None = None,
     circumplex: dict[str, list[float]] | None = None,
     prior: Prior | None = None,
 ) -> dict[str, Any]:
@@ -42,7 +33,6 @@ def build_manifest(
     built-in placement of these labels, left out if a label has none. ``prior``: the population
     prior of a speaker_cmvn model.
     """
-    corpora = sorted({c for part in ("train", "validation") for c in training.get(part, {}).get("corpora", {})})
     placement = circumplex if circumplex is not None else default_circumplex(labels)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -60,21 +50,8 @@ def build_manifest(
         "output": output_tensor,
         "training_data": training,
         "metrics": metrics or {},
-        "licence": licence_block(corpora),
+        "licence": licence,
     }
-
-
-def stamped(manifest: dict[str, Any]) -> dict[str, Any]:
-    """``manifest`` with ``manifest_sha256`` (last) set to the digest of everything else."""
-    body = {k: v for k, v in manifest.items() if k != MANIFEST_HASH}
-    return {**body, MANIFEST_HASH: manifest_digest(body)}
-
-
-def write_manifest(bundle_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Write ``bundle_dir/manifest.json``, stamped; returns what was written."""
-    out = stamped(manifest)
-    (Path(bundle_dir) / MANIFEST_FILE).write_text(json.dumps(out, indent=2) + "\n")
-    return out
 
 
 def stamp_bundle(bundle_dir: Path | str) -> str:

@@ -1,4 +1,5 @@
-"""`ser-train`: data summary, fit a model, evaluate a model. Thin: parse, then call library code."""
+"""`ser-train`: data summary, fit a model, cross-validate, evaluate a model, tune a bundle's thresholds.
+Thin: parse, then call library code."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import click
 
 from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
 
-from ser_train.cli_options import fit_options, speakers, train_config
+from ser_train.flags import fit_options, speakers, train_config
 
 DATA_DIRS = click.argument("data_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 
@@ -136,3 +137,25 @@ def eval_(model: Path, data_dirs, speakers: str, as_json: bool, adapt_seconds, c
     click.echo(json.dumps(result) if as_json else format_report(result))
     if result["skipped"]:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("data_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--speakers", required=True, help="Held-out speakers to listen to, e.g. ravdess:15,emovo:m3 (never trained on).")
+@click.option("--max-false-per-min", default=0.5, show_default=True,
+              help="Non-neutral emotion events allowed per minute of neutral speech, all labels together.")
+@click.option("--write", is_flag=True, help="Write the chosen thresholds into BUNDLE's manifest (re-stamped).")
+@click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False), help="Also write the figures here.")
+@verbosity_options
+def tune(bundle: Path, data_dirs, speakers: str, max_false_per_min: float, write: bool, json_out: Path | None,
+         verbose: int, quiet: bool) -> None:
+    """Tune BUNDLE's per-label thresholds and report the smoothing on held-out speakers of DATA_DIRS
+    listened to through the device pipeline, and on noise without speech (ser_train.evaluate.tune)."""
+    from ser_train.evaluate.tune_bundle import format_tuning, tune_bundle
+
+    setup_logging(verbose, quiet)
+    result = tune_bundle(bundle, list(data_dirs), speakers, max_false_per_min=max_false_per_min, write=write)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+    click.echo(format_tuning(result))

@@ -75,7 +75,10 @@ def section(cls: type) -> Any:
 class Checked:
     """Mixin for a settings dataclass: it checks its fields against their specs when it is made
     (ConfigError ``setting <name>=<value> is invalid; allowed: ...``), as `FeatureParams` does, so
-    settings built in code are held to the rules the configuration file is."""
+    settings built in code are held to the rules the configuration file is. ``WHAT`` names the
+    kind of setting in messages."""
+
+    WHAT = "setting"
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
@@ -85,7 +88,7 @@ class Checked:
             try:
                 check(getattr(self, f.name), spec)
             except Invalid as exc:
-                raise invalid("setting", f.name, "***" if spec.secret else getattr(self, f.name), str(exc)) from None
+                raise invalid(self.WHAT, f.name, "***" if spec.secret else getattr(self, f.name), str(exc)) from None
 
 
 class Invalid(ValueError):

@@ -14,7 +14,8 @@ TENSOR = {"shape": [1, 7], "dtype": "int8", "scale": 0.1, "zero_point": 0}
 
 def manifest_for(labels: list[str], **kwargs) -> dict:
     return build_manifest(model_id="m", sha256="0" * 64, size_bytes=1, labels=labels, params=FeatureParams(),
-                          input_tensor=TENSOR, output_tensor=TENSOR, ops=[], training={}, **kwargs)
+                          input_tensor=TENSOR, output_tensor=TENSOR, ops=[], training={}, licence={},
+                          **kwargs)
 
 
 def test_the_field_holds_every_label_in_label_order() -> None:

@@ -1,5 +1,6 @@
-"""The one place where corpus licences are kept: read by `ser_convert.manifest` (a bundle's
-licence block) and through it by the model card. A model trained on a corpus inherits its terms.
+"""The one place where corpus licences are kept: read through a run (`ser_train.fit.run.Run.licence`)
+into a bundle's manifest (`ser_convert.manifest`) and its model card. A model trained on a corpus
+inherits its terms.
 
 Terms as the data README (../shared/data/README.md) gives them; a corpus missing here is
 reported as "unknown: check the corpus's own terms", never assumed free.
@@ -8,7 +9,7 @@ reported as "unknown: check the corpus's own terms", never assumed free.
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 #: corpus (as `ser_train.data.corpora.CORPORA` names it) -> licence and citation, one line
 CORPUS_LICENCES: Mapping[str, str] = MappingProxyType({
@@ -34,3 +35,12 @@ def licence_of(corpus: str) -> str:
 def is_non_commercial(terms: str) -> bool:
     """True for NC licences and research-only terms."""
     return "NC" in terms or "research" in terms
+
+
+def licence_block(corpora: list[str]) -> dict[str, Any]:
+    """The data licences a model trained on ``corpora`` inherits."""
+    terms = {c: licence_of(c) for c in sorted(corpora)}
+    non_commercial = any(is_non_commercial(t) for t in terms.values())
+    note = ("Non-commercial use only: the training data is licensed non-commercially, and so is this model."
+            if non_commercial else "Check the training corpora's terms before use.")
+    return {"training_data": terms, "model_use": note}

@@ -9,6 +9,7 @@ import numpy as np
 
 from ser_edge.errors import ConfigError
 
+from ser_train.config import BALANCES
 from ser_train.features.windows import WindowSet, class_weights
 
 
@@ -17,7 +18,7 @@ def window_weights(windows: WindowSet, data, n_classes: int, balance: str) -> np
     speaker's windows weigh the same in total, so two prolific speakers (TESS) do
     not outweigh sixteen others. With "+corpus" each corpus weighs the same in total
     (its speakers equally within it) while classes stay balanced: raked, since one
-    corpus may lack classes (TurEV-DB has four). ``data``: a `ser_train.fit.train.Prepared`."""
+    corpus may lack classes (TurEV-DB has four). ``data``: a `ser_train.fit.prepare.Prepared`."""
     by_class = class_weights(windows.y, n_classes)
     w = np.array([by_class[int(y)] for y in windows.y])
     if balance != "class":
@@ -32,8 +33,6 @@ def window_weights(windows: WindowSet, data, n_classes: int, balance: str) -> np
         raise ConfigError(f"balance={balance!r} is invalid; allowed: {', '.join(BALANCES)}")
     return (w / w.mean()).astype(np.float32)
 
-
-BALANCES = ("class", "class+speaker", "class+speaker+corpus")
 
 
 def _rake(y: np.ndarray, speakers: np.ndarray, corpora: np.ndarray, rounds: int = 50) -> np.ndarray:

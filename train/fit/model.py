@@ -9,37 +9,7 @@ needs no float fallbacks.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
-from ser_edge.errors import ConfigError
-
-
-@dataclass(frozen=True, kw_only=True)
-class ModelConfig:
-    """Width and depth of the network; ``width`` filters in the first block, x1.5 per block."""
-
-    width: int = 48
-    depth: int = 3
-    kernel: int = 5
-    dropout: float = 0.3
-    l2: float = 1e-4
-    pooling: str = "mean"  # over time: "mean", or "mean+max" (concatenated)
-
-    def __post_init__(self) -> None:
-        for name, low, high in (("width", 4, 512), ("depth", 1, 6), ("kernel", 1, 15)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or not low <= value <= high:
-                raise ConfigError(f"model {name}={value!r} is invalid; allowed: an integer from {low} to {high}")
-        if self.pooling not in ("mean", "mean+max"):
-            raise ConfigError(f"model pooling={self.pooling!r} is invalid; allowed: mean, mean+max")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"model dropout={self.dropout!r} is invalid; allowed: [0, 1)")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def block_widths(self) -> list[int]:
-        return [int(round(self.width * 1.5**i / 8)) * 8 or 8 for i in range(self.depth)]
+from ser_train.config import ModelConfig
 
 
 def build_model(frames: int, coeffs: int, n_classes: int, config: ModelConfig):

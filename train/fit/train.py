@@ -1,188 +1,28 @@
-"""`ser-train fit`: corpora -> speaker split -> cached features -> Keras Conv1D -> run folder."""
+"""`ser-train fit`: train the Keras Conv1D on prepared windows (`ser_train.fit.prepare`) and write
+the run folder (`ser_train.fit.run`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
-from ser_edge.errors import ConfigError
-from ser_edge.frontend.normalise import Prior
-from ser_edge.frontend.params import FeatureParams
-
-from ser_train.features.speakers import Budget, training_norms, settled_norms, training_prior, voiced_by_clip
-from ser_train.features.augment import AugmentConfig, augment_audio, spec_augment
-from ser_train.fit.balance import BALANCES, window_weights
-from ser_train.data.corpora import Clip, index_folders
-from ser_train.features.windows import WindowSet, build_windows
-from ser_train.features.cache import FeatureCache, extract
-from ser_train.data.labels import LabelSet, get_label_set
+from ser_train.config import TrainConfig
+from ser_train.data.corpora import Clip
+from ser_train.data.labels import LabelSet
+from ser_train.features.augment import spec_augment
+from ser_train.features.windows import WindowSet
+from ser_train.fit.balance import window_weights
+from ser_train.fit.model import build_model
+from ser_train.fit.prepare import Prepared, prepare
+from ser_train.fit.run import save_run
 from ser_train.metrics import aggregate_clip_scores, report
-from ser_train.fit.model import ModelConfig, build_model
-from ser_train.data.splits import SpeakerSplit, make_split, speaker_ids
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrainConfig:
-    """Everything a run depends on; written to the run folder as config.json."""
-
-    data_dirs: tuple[str, ...]
-    label_set: str = "7class"
-    test_speakers: tuple[str, ...] = ()
-    validation_speakers: tuple[str, ...] = ("ravdess:15", "ravdess:16")
-    exclude_speakers: tuple[str, ...] = ()  # left out of every part (e.g. to measure fewer speakers)
-    epochs: int = 60  # upper bound; early stopping on validation speakers ends sooner
-    batch_size: int = 64
-    learning_rate: float = 1e-3  # Adam, halved when validation loss stalls
-    patience: int = 10  # epochs without validation improvement before stopping
-    seed: int = 0
-    balance: str = "class+speaker"  # "class": classes weigh the same; "+speaker": speakers too; "+corpus": corpora too
-    label_smoothing: float = 0.0  # share of each target spread evenly over the classes
-    mixup: float = 0.0  # Beta(a, a) of mixup between windows of a batch; 0 = off
-    monitor: str = "val_uar"  # early stopping on validation clip-level UAR, or "val_loss"
-    workers: int = 0  # feature extraction processes; 0 = all cores
-    cache_dir: str = ".cache/features"
-    # speaker_cmvn: each training speaker's statistics from random budgets of their speech (ser_train.features.speakers)
-    budget_min_s: float = 3.0
-    budget_max_s: float = 0.0  # 0 = up to all of the speaker's speech
-    budget_draws: int = 8
-    params: FeatureParams = field(default_factory=FeatureParams)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    augment: AugmentConfig = field(default_factory=AugmentConfig.default)
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.mixup, (int, float)) and 0.0 <= self.mixup <= 10.0):
-            raise ConfigError(f"mixup={self.mixup!r} is invalid; allowed: 0 (off) or a Beta alpha up to 10, e.g. 0.4")
-        if self.balance not in BALANCES:
-            raise ConfigError(f"balance={self.balance!r} is invalid; allowed: {', '.join(BALANCES)}")
-        if not (isinstance(self.label_smoothing, (int, float)) and 0.0 <= self.label_smoothing < 0.5):
-            raise ConfigError(f"label_smoothing={self.label_smoothing!r} is invalid; allowed: 0 (off) up to 0.5, e.g. 0.1")
-        if not (self.budget_min_s > 0 and self.budget_max_s >= 0 and isinstance(self.budget_draws, int) and self.budget_draws >= 1):
-            raise ConfigError(f"speech budget min {self.budget_min_s!r} s, max {self.budget_max_s!r} s, draws "
-                              f"{self.budget_draws!r} is invalid; allowed: min > 0 s, max >= 0 s (0 = all), draws >= 1")
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        data.update(params=self.params.to_dict(), model=self.model.to_dict(), augment=self.augment.to_dict())
-        data.update(data_dirs=list(self.data_dirs), test_speakers=list(self.test_speakers),
-                    validation_speakers=list(self.validation_speakers), exclude_speakers=list(self.exclude_speakers))
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> "TrainConfig":
-        """Inverse of `to_dict` (a run's config.json); unknown keys are a ConfigError."""
-        data = dict(data)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"{source}: unknown training setting(s) {', '.join(unknown)}")
-        if "params" in data:
-            data["params"] = FeatureParams.from_dict(data["params"], source=source)
-        if "model" in data:
-            data["model"] = ModelConfig(**data["model"])
-        if "augment" in data:
-            data["augment"] = AugmentConfig.from_dict(data["augment"], source=source)
-        for key in ("data_dirs", "test_speakers", "validation_speakers", "exclude_speakers"):
-            if key in data:
-                data[key] = tuple(data[key])
-        return cls(**data)
-
-
-@dataclass
-class Prepared:
-    """The data of a run: clips, their split and windows per part (train, train_clean, validation, test)."""
-
-    clips: list[Clip]
-    split: SpeakerSplit
-    label_set: LabelSet
-    windows: dict[str, WindowSet]
-    skipped: list[tuple[str, str]]
-    prior: Optional[Prior] = None  # speaker_cmvn: the population prior over the training speakers
-
-
-def prepare(config: TrainConfig, *, progress: bool = True) -> Prepared:
-    """Index, split by speaker, extract (cached) clean and augmented features, cut windows."""
-    label_set = get_label_set(config.label_set)
-    index = index_folders([Path(d) for d in config.data_dirs])
-    excluded = set(speaker_ids(config.exclude_speakers))
-    unknown = sorted(excluded - {c.speaker for c in index.clips})
-    if unknown:
-        raise ConfigError(f"exclude_speakers: {', '.join(unknown)} not in the data")
-    clips = [c for c in index.clips if label_set.index_of(c.emotion) is not None and c.speaker not in excluded]
-    skipped = [(str(p.path), p.reason) for p in index.problems]
-    split = make_split({c.speaker for c in clips}, test=speaker_ids(config.test_speakers),
-                       validation=speaker_ids(config.validation_speakers))
-    parts = {k: [c for c in clips if split.part_of(c) == k] for k in ("train", "validation", "test")}
-    if not parts["train"] or not parts["validation"]:
-        raise ConfigError("the split leaves no training or no validation clips; check --test-speakers/--validation-speakers")
-    cache = FeatureCache(Path(config.cache_dir), config.params)
-    all_paths = [c.path for c in clips]
-    features, failed = extract(all_paths, cache, workers=config.workers, progress=progress)
-    variants = [f"aug{config.augment.stable_hash()}-{k}" for k in range(config.augment.copies)]
-    if variants:
-        transform = _AugmentTransform(config.augment, config.params.sample_rate)
-        augmented, _ = extract([c.path for c in parts["train"]], cache, variants=variants, transform=transform,
-                               seed=config.seed, workers=config.workers, progress=progress)
-        features.update(augmented)
-    skipped += [(str(p), reason) for p, reason in failed]
-    # window clip numbers are positions in ``clips`` (Prepared.clips), whatever the part
-    at = {k: [i for i, c in enumerate(clips) if split.part_of(c) == k] for k in parts}
-    prior, norms = _speaker_norms(config, parts, at, features, variants)
-    windows = {
-        "train": build_windows(parts["train"], features, label_set, config.params, variants=["clean", *variants],
-                               numbers=at["train"], norms=norms["train"]),
-        # what the device hears: quantization is calibrated on these, not on augmented copies
-        "train_clean": build_windows(parts["train"], features, label_set, config.params, numbers=at["train"],
-                                     norms=norms["train"]),
-        "validation": build_windows(parts["validation"], features, label_set, config.params, numbers=at["validation"],
-                                    norms=norms["validation"]),
-        "test": build_windows(parts["test"], features, label_set, config.params, numbers=at["test"],
-                              norms=norms["test"]),
-    }
-    return Prepared(clips=clips, split=split, label_set=label_set, windows=windows, skipped=skipped, prior=prior)
-
-
-def _speaker_norms(config: TrainConfig, parts: dict[str, list[Clip]], at: dict[str, list[int]], features,
-                   variants: list[str]):
-    """speaker_cmvn: (prior, {part: norms}) keyed by (clip number ``at[part][k]``, variant); training
-    clips get random-budget statistics per variant, validation and test speakers all of their
-    speech. Otherwise (None, {part: None})."""
-    if config.params.normalisation != "speaker_cmvn":
-        return None, {k: None for k in parts}
-    params, train = config.params, parts["train"]
-    prior = training_prior(train, voiced_by_clip(train, features), params)
-    if prior is None:
-        raise ConfigError("speaker_cmvn: the training clips have no voiced frames to build a prior from")
-    budget = Budget(config.budget_min_s, config.budget_max_s, config.budget_draws)
-    rng = np.random.default_rng(config.seed)
-    norms: dict[str, Any] = {"train": {}}
-    for variant in ["clean", *variants]:
-        voiced = voiced_by_clip(train, features, variant)
-        norms["train"].update(training_norms(train, range(len(train)), voiced, params, prior, budget, rng, variant))
-    for part in ("validation", "test"):
-        clips = parts[part]
-        norms[part] = settled_norms(clips, range(len(clips)), voiced_by_clip(clips, features), params, prior)
-    # computed by position in each part; windows number clips by position in Prepared.clips
-    return prior, {part: {(at[part][k], variant): norm for (k, variant), norm in part_norms.items()}
-                   for part, part_norms in norms.items()}
-
-
-class _AugmentTransform:
-    """Picklable (samples, rng) -> samples for the extraction workers."""
-
-    def __init__(self, config: AugmentConfig, sample_rate: int):
-        self.config, self.sample_rate = config, sample_rate
-
-    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return augment_audio(x, rng=rng, config=self.config, sample_rate=self.sample_rate)
 
 
 def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
@@ -283,8 +123,6 @@ def evaluate_windows(predict, windows: WindowSet, clips: list[Clip], label_set: 
 
 def fit(config: TrainConfig, run_dir: Path, *, progress: bool = True, verbose: int = 2) -> dict:
     """Whole run: prepare, train, evaluate on the test speakers, write the run folder."""
-    from ser_train.fit.run import save_run
-
     started = time.time()
     data = prepare(config, progress=progress)
     log.info("windows: %s", {k: len(v) for k, v in data.windows.items()})

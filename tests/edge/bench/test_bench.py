@@ -54,7 +54,7 @@ def test_delegate_nodes_are_not_counted_twice_and_other_ops_are_listed():
 
 def _hand_count(manifest: dict, model: dict) -> int:
     """The ser_train Conv1D: 'same' convs of `kernel` taps, MaxPool(2) between blocks, mean (+max) pooling, dense."""
-    from ser_train.fit.model import ModelConfig
+    from ser_train.config import ModelConfig
 
     config = ModelConfig(**model)
     _, frames, channels = manifest["input"]["shape"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ser_convert.manifest import licence_block
+from ser_train.data.licences import licence_block
 from ser_train.data.corpora import CORPORA
 from ser_train.data.licences import CORPUS_LICENCES, UNKNOWN, licence_of
 

@@ -114,8 +114,8 @@ def test_speaker_run_converts_and_evaluates_cold_and_adapted(tiny_data: Path, tm
     from ser_edge.model.bundle import load_bundle
     from ser_train.features.augment import AugmentConfig
     from ser_train.evaluate.clips import evaluate
-    from ser_train.fit.train import TrainConfig, fit
-    from ser_train.fit.model import ModelConfig
+    from ser_train.config import ModelConfig, TrainConfig
+    from ser_train.fit.train import fit
 
     config = TrainConfig(data_dirs=(str(tiny_data),), test_speakers=("ravdess:04",), validation_speakers=("ravdess:03",),
                          epochs=1, patience=1, batch_size=16, workers=1, cache_dir=str(tmp_path / "cache"),

@@ -12,14 +12,15 @@ import pytest
 from ser_edge.errors import ConfigError
 from ser_edge.frontend.params import FeatureParams
 from ser_train.features.cache import FeatureCache, extract
-from ser_train.fit.train import TrainConfig, mix_batch
+from ser_train.config import TrainConfig
+from ser_train.fit.train import mix_batch
 from ser_train.fit.run import load_run
 
 
 def test_run_folder_has_everything(tiny_run):
     names = {p.name for p in tiny_run.iterdir()}
     assert {"model.keras", "params.json", "labels.json", "normalisation.json", "config.json", "split.json",
-            "data.json", "metrics.json", "history.json", "curves.png", "confusion.png"} <= names
+            "data.json", "metrics.json", "history.json", "curves.png", "confusion.png", "clips.json"} <= names
     run = load_run(tiny_run)
     assert run.labels == ("neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised")
     assert run.params == FeatureParams()
@@ -37,7 +38,8 @@ def test_split_is_by_speaker(tiny_run):
 
 
 def test_config_round_trips(tiny_run):
-    config = TrainConfig.from_dict(load_run(tiny_run).config)
+    config = load_run(tiny_run).config
+    assert config == TrainConfig.from_dict(json.loads((tiny_run / "config.json").read_text()))
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     assert config.augment.copies == 1
 
@@ -83,7 +85,7 @@ def test_mixup_must_be_a_sane_alpha(tmp_path):
 
 def test_excluded_speakers_are_in_no_part_and_must_exist(tiny_data, tmp_path):
     from ser_train.features.augment import AugmentConfig
-    from ser_train.fit.train import prepare
+    from ser_train.fit.prepare import prepare
 
     config = TrainConfig(data_dirs=(str(tiny_data),), test_speakers=("ravdess:04",), validation_speakers=("ravdess:03",),
                          exclude_speakers=("ravdess:02",), workers=1, cache_dir=str(tmp_path / "cache"),
@@ -129,7 +131,7 @@ def test_corpus_balance_gives_each_corpus_and_each_class_the_same_weight():
 
 
 def test_balance_and_label_smoothing_are_checked(tmp_path):
-    with pytest.raises(ConfigError, match="balance='corpus'.*allowed: class, class\\+speaker"):
+    with pytest.raises(ConfigError, match="balance='corpus' is invalid; allowed: one of 'class', 'class\\+speaker'"):
         TrainConfig(data_dirs=(str(tmp_path),), balance="corpus")
     with pytest.raises(ConfigError, match="label_smoothing=0.7"):
         TrainConfig(data_dirs=(str(tmp_path),), label_smoothing=0.7)

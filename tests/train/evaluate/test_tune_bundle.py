@@ -1,4 +1,5 @@
-"""`ser-convert tune` on real held-out speech: figures reported, thresholds written and used."""
+"""`ser-train tune` (and its old spelling `ser-convert tune`) on real held-out speech: figures reported,
+thresholds written and used."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from pathlib import Path
 from ser_edge.model.bundle import load_bundle
 from ser_edge.model.shipped import default_bundle_path
 
+TRAIN = "import sys; from ser_train.cli import main; sys.argv = ['ser-train', *sys.argv[1:]]; main()"
+CONVERT = "import sys; from ser_convert.cli import main; sys.argv = ['ser-convert', *sys.argv[1:]]; main()"
+
 
 def test_tune_writes_thresholds_that_the_bundle_then_carries(data_dir: Path, tmp_path: Path) -> None:
     bundle = Path(shutil.copytree(default_bundle_path(), tmp_path / "bundle"))
-    code = "import sys; from ser_convert.cli import main; sys.argv = ['ser-convert', *sys.argv[1:]]; main()"
-    proc = subprocess.run([sys.executable, "-c", code, "tune", str(bundle), str(data_dir / "ravdess"),
+    proc = subprocess.run([sys.executable, "-c", TRAIN, "tune", str(bundle), str(data_dir / "ravdess"),
                            "--speakers", "ravdess:17", "--write", "--json", str(tmp_path / "tune.json")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -31,9 +34,8 @@ def test_tune_writes_thresholds_that_the_bundle_then_carries(data_dir: Path, tmp
     assert events["speakers"] == ["ravdess:17"] and "noise_events_per_min" in events["tuned"]
 
 
-def test_tune_names_speakers_it_cannot_find(data_dir: Path, tmp_path: Path) -> None:
-    code = "import sys; from ser_convert.cli import main; sys.argv = ['ser-convert', *sys.argv[1:]]; main()"
-    proc = subprocess.run([sys.executable, "-c", code, "tune", str(default_bundle_path()), str(data_dir / "ravdess"),
+def test_the_old_spelling_names_speakers_it_cannot_find(data_dir: Path, tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", CONVERT, "tune", str(default_bundle_path()), str(data_dir / "ravdess"),
                            "--speakers", "ravdess:17,emovo:m9"], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "no clips of emovo:m9" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,5 +1,6 @@
-"""`ser-convert tune`: a bundle's per-label thresholds from held-out speakers (`ser_train.evaluate.tune`),
-reported and, with ``write``, kept in its manifest (``thresholds`` and ``metrics.events``)."""
+"""`ser-train tune` (also spelt `ser-convert tune`): a bundle's per-label thresholds from held-out
+speakers (`ser_train.evaluate.tune`), reported and, with ``write``, kept in its manifest
+(``thresholds`` and ``metrics.events``)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,19 @@ from typing import Sequence
 from ser_edge.errors import ConfigError
 from ser_edge.model.bundle import MANIFEST_FILE, THRESHOLDS_FIELD, load_bundle
 from ser_edge.model.load import load_classifier
-from ser_train.cli_options import speakers as parse_speakers
+from ser_edge.model.manifest_file import write_manifest
+
 from ser_train.data.corpora import index_folders
+from ser_train.data.splits import speaker_ids
 from ser_train.evaluate.clips import label_set_for
 from ser_train.evaluate.tune import noise_streams, speaker_stream, tune
-
-from .manifest import write_manifest
 
 
 def tune_bundle(bundle_dir: Path, data_dirs: Sequence[Path], speakers: str, *, max_false_per_min: float = 0.5,
                 write: bool = False) -> dict:
     """Record the held-out speakers and the noise through ``bundle_dir``'s model, tune, optionally write."""
     bundle = load_bundle(bundle_dir)
-    wanted = parse_speakers(speakers)
+    wanted = tuple(speaker_ids(speakers.split(",")))
     label_set = label_set_for(bundle.labels)  # folds calm into neutral, as training does
     clips = [(c, label_set.labels[i]) for c in index_folders(list(data_dirs)).clips
              if c.speaker in wanted and (i := label_set.index_of(c.emotion)) is not None]
