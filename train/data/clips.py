@@ -14,10 +14,12 @@ from typing import NamedTuple, Optional, Tuple, Union
 
 from ser_train.data.corpus_names import PARSERS, PREFIX, Reject
 
-CORPORA: Tuple[str, ...] = ("ravdess", "tess", "emovo", "turev", "cremad", "savee", "emodb")
+# The order of tables and of the folds' random draws: a corpus added to the shared data goes after
+# the ones already there, so that their folds stay as they were (tests/train/data/test_folds.py).
+CORPORA: Tuple[str, ...] = ("ravdess", "tess", "emovo", "turev", "nemo", "cremad", "savee", "emodb")
 AUDIO_EXTENSIONS: Tuple[str, ...] = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
 _EXAMPLES = ("RAVDESS 03-01-05-01-01-01-01, TESS OAF_back_angry, EMOVO dis-f1-b1, TurEV-DB 1157_kz_acik, "
-             "CREMA-D 1001_DFA_ANG_XX, SAVEE DC_a01 or DC/a01, EmoDB 03a01Fa")
+             "CREMA-D 1001_DFA_ANG_XX, SAVEE DC_a01 or DC/a01, EmoDB 03a01Fa, nEMO EB0_anger_1")
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Index emotional speech corpora by their own file names, and users' own data.
 
-Seven corpora are recognised from the file name alone (plus the folder for
+Eight corpora are recognised from the file name alone (plus the folder for
 SAVEE's original layout and TurEV-DB's cross-check): RAVDESS
 ``03-01-05-01-01-01-01``, TESS ``OAF_back_angry``, CREMA-D ``1001_DFA_ANG_XX``,
-SAVEE ``DC_a01`` or ``DC/a01``, Berlin EmoDB ``03a01Fa``, EMOVO ``dis-f1-b1``
-and TurEV-DB ``Angry/1157_kz_acik`` (parsers in `ser_train.data.corpus_names`). A
+SAVEE ``DC_a01`` or ``DC/a01``, Berlin EmoDB ``03a01Fa``, EMOVO ``dis-f1-b1``,
+TurEV-DB ``Angry/1157_kz_acik`` and nEMO ``EB0_anger_1`` (parsers in
+`ser_train.data.corpus_names`). A
 name may also carry a corpus prefix (``tess_YAF_germ_angry``, as in the shared
 ``quirks/`` folder); it is then read as a name of that corpus only. A name that
 fits no corpus is reported with a reason, never guessed. Users' own recordings
