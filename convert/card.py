@@ -19,6 +19,7 @@ CORPORA = {
     "tess": "TESS (two Canadian English actresses aged 26 and 64, single words in a carrier phrase)",
     "emovo": "EMOVO (Italian, 6 actors, acted sentences)",
     "turev": "TurEV-DB (Turkish, 6 speakers, single words; angry, calm, happy, sad only)",
+    "nemo": "nEMO (Polish, 9 actors, acted sentences; no disgust)",
 }
 
 

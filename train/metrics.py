@@ -10,6 +10,10 @@ from typing import Sequence
 
 import numpy as np
 
+from ser_edge.model.circumplex import DEFAULT_PLACEMENT
+
+from ser_train.data.labels import get_label_set
+
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
     """(n_classes, n_classes) int64 counts; rows are true labels, columns predictions."""
@@ -49,9 +53,11 @@ def aggregate_clip_scores(window_scores: np.ndarray, clip_ids: np.ndarray) -> tu
     return ids, sums / counts
 
 
-#: Labels counted as high arousal in the binary arousal figure; every other label is low.
-HIGH_AROUSAL = ("angry", "happy", "fearful", "surprised")
-FOUR_CLASSES = ("neutral", "happy", "sad", "angry")
+#: Labels counted as high arousal in the binary arousal figure: those the circumplex places above
+#: zero (angry, happy, fearful, surprised); every other label, and any it does not place, is low.
+HIGH_AROUSAL = tuple(label for label, (_, arousal) in DEFAULT_PLACEMENT.items() if arousal > 0)
+#: The classes of the 4-class figure: the 4class label set, in its order.
+FOUR_CLASSES = get_label_set("4class").labels
 
 
 def restricted_report(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str], subset: Sequence[str]) -> dict:

@@ -1,15 +1,18 @@
 """Index emotional speech corpora by their own file names, and users' own data.
 
-Seven corpora are recognised from the file name alone (plus the folder for
+Eight corpora are recognised from the file name alone (plus the folder for
 SAVEE's original layout and TurEV-DB's cross-check): RAVDESS
 ``03-01-05-01-01-01-01``, TESS ``OAF_back_angry``, CREMA-D ``1001_DFA_ANG_XX``,
-SAVEE ``DC_a01`` or ``DC/a01``, Berlin EmoDB ``03a01Fa``, EMOVO ``dis-f1-b1``
-and TurEV-DB ``Angry/1157_kz_acik`` (parsers in `ser_train.data.corpus_names`). A
+SAVEE ``DC_a01`` or ``DC/a01``, Berlin EmoDB ``03a01Fa``, EMOVO ``dis-f1-b1``,
+TurEV-DB ``Angry/1157_kz_acik`` and nEMO ``EB0_anger_1`` (parsers in
+`ser_train.data.corpus_names`). A
 name may also carry a corpus prefix (``tess_YAF_germ_angry``, as in the shared
 ``quirks/`` folder); it is then read as a name of that corpus only. A name that
 fits no corpus is reported with a reason, never guessed. Users' own recordings
 come as a CSV ``path,label[,speaker]`` or a folder of label-named folders
-(`ser_train.data.owndata`). Nothing here opens an audio file.
+(`ser_train.data.owndata`). `Clip`, `Problem`, `CORPORA` and `parse_clip` are defined in
+`ser_train.data.clips`, which both indexers import, and are importable from here too.
+Nothing here opens an audio file.
 """
 
 from __future__ import annotations
@@ -17,75 +20,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
 from ser_edge.errors import ConfigError
 
-from ser_train.data.corpus_names import PARSERS, PREFIX, Reject
+from ser_train.data import owndata
+from ser_train.data.clips import AUDIO_EXTENSIONS, CORPORA, Clip, Problem, parse_clip, parse_corpus_name
+from ser_train.data.corpus_names import PREFIX
 
-CORPORA: Tuple[str, ...] = ("ravdess", "tess", "emovo", "turev", "cremad", "savee", "emodb")
-AUDIO_EXTENSIONS: Tuple[str, ...] = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
-_EXAMPLES = ("RAVDESS 03-01-05-01-01-01-01, TESS OAF_back_angry, EMOVO dis-f1-b1, TurEV-DB 1157_kz_acik, "
-             "CREMA-D 1001_DFA_ANG_XX, SAVEE DC_a01 or DC/a01, EmoDB 03a01Fa")
-
-
-@dataclass(frozen=True)
-class Clip:
-    """One labelled recording. ``speaker`` is namespaced (``"tess:OAF"``) so that
-    speakers never collide across corpora; ``emotion`` is a canonical name from
-    `ser_train.data.labels.EMOTIONS`; ``clip_id`` identifies the recording within its
-    corpus whatever the file is called, so copies of one recording can be found."""
-
-    path: Path
-    corpus: str
-    speaker: str
-    emotion: str
-    intensity: Optional[str] = None  # RAVDESS normal/strong, CREMA-D low/medium/high
-    clip_id: str = ""
-    # False for own data without a speaker column: ``speaker`` is then the whole
-    # source (one group for splits) and each file weighs as its own speaker in balancing.
-    speaker_known: bool = True
-
-    @property
-    def balance_key(self) -> str:
-        """Who this clip counts as when speakers are balanced: the speaker, or the file itself."""
-        return self.speaker if self.speaker_known else f"{self.speaker}:{self.path}"
-
-
-class Problem(NamedTuple):
-    """An audio file that was not indexed, and why."""
-
-    path: Path
-    reason: str
-
-
-def parse_clip(path: Union[str, Path]) -> Union[Clip, Problem]:
-    """Label one file from its name (any extension), or say why it cannot be."""
-    result = parse_corpus_name(path)
-    return Problem(Path(path), f"name matches no known corpus (expected e.g. {_EXAMPLES})") if result is None else result
-
-
-def parse_corpus_name(path: Union[str, Path]) -> Union[Clip, Problem, None]:
-    """`parse_clip`, but None when the name has no corpus's shape at all (own data may then label it)."""
-    path = Path(path)
-    stem, folder = path.stem, path.parent.name
-    prefix = PREFIX.fullmatch(stem)
-    names = list(PARSERS)
-    if prefix:  # a corpus prefix restricts the name to that corpus
-        names, stem = [prefix.group(1).lower().replace("-", "")], prefix.group(2)
-    for corpus in names:
-        shape, read = PARSERS[corpus]
-        match = shape(stem, folder)
-        if match is None:
-            continue
-        try:
-            speaker, emotion, intensity, clip_id = read(match, folder)
-        except Reject as err:
-            return Problem(path, f"{corpus} name {stem!r}: {err}")
-        return Clip(path, corpus, speaker, emotion, intensity, clip_id)
-    if prefix:
-        return Problem(path, f"prefix {prefix.group(1)!r} but {stem!r} is not a {names[0]} name")
-    return None
+__all__ = ["AUDIO_EXTENSIONS", "CORPORA", "Clip", "IndexResult", "Problem", "index_folders", "parse_clip",
+           "parse_corpus_name"]
 
 
 @dataclass(frozen=True)
@@ -141,8 +85,6 @@ def index_folders(
     of a recording go to ``problems``; one bad name never stops the run. A
     missing folder or CSV is a ConfigError.
     """
-    from ser_train.data import owndata
-
     roots = [Path(dirs)] if isinstance(dirs, (str, Path)) else [Path(d) for d in dirs]
     for root in roots:
         if not (root.is_dir() or (root.is_file() and root.suffix.lower() == ".csv")):

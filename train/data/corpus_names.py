@@ -1,8 +1,9 @@
 """Corpus file-name parsers: what each corpus's own names say (speaker, emotion, take).
 
-Seven corpora: RAVDESS ``03-01-05-01-01-01-01``, TESS ``OAF_back_angry``, CREMA-D
+Eight corpora: RAVDESS ``03-01-05-01-01-01-01``, TESS ``OAF_back_angry``, CREMA-D
 ``1001_DFA_ANG_XX``, SAVEE ``DC_a01`` or ``DC/a01``, Berlin EmoDB ``03a01Fa``,
-EMOVO ``dis-f1-b1`` and TurEV-DB ``1157_kz_acik`` (in its emotion folder). Each
+EMOVO ``dis-f1-b1``, TurEV-DB ``1157_kz_acik`` (in its emotion folder) and nEMO
+``EB0_anger_1``. Each
 parser gets the regex match of a file stem and the name of its folder and returns
 (speaker, canonical emotion, intensity, clip id), or raises `Reject` with a reason.
 `ser_train.data.corpora` tries them in `PARSERS` order; nothing here opens a file.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import re
 from typing import Callable, Dict, Optional, Tuple
+
+from ser_train.data.labels import emotion_of_word
 
 # What a corpus parser reads from a name: speaker, emotion, intensity, clip id.
 _Fields = Tuple[str, str, Optional[str], str]
@@ -160,6 +163,22 @@ def _turev(m: re.Match, folder: str) -> _Fields:
     return f"turev:{speaker}", emotion, None, f"{speaker}_{code}_{word.lower()}"
 
 
+# --- nEMO (Polish): speaker_emotion_take; English emotion words, read through the alias table
+_NEMO = re.compile(r"([a-z]{2}\d)_([a-z]+)_(\d+)", re.IGNORECASE)
+_NEMO_SPEAKERS = ("EB0", "IC0", "KD0", "KS0", "MK0", "MP0", "SM0", "TP0", "WR0")
+# nEMO's own emotion words (no disgust), mapped by the one alias table: happiness -> happy...
+_NEMO_EMOTIONS = {word: emotion_of_word(word) for word in ("anger", "fear", "happiness", "neutral", "sadness", "surprised")}
+
+
+def _nemo(m: re.Match, folder: str) -> _Fields:
+    speaker, word, take = m.group(1).upper(), m.group(2).lower(), int(m.group(3))
+    if speaker not in _NEMO_SPEAKERS:
+        raise Reject(f"unknown speaker {speaker!r} (nEMO has {', '.join(_NEMO_SPEAKERS)})")
+    emotion = _code(_NEMO_EMOTIONS, word, "emotion")
+    if take < 1:
+        raise Reject(f"take {take} (takes count from 1)")
+    return f"nemo:{speaker}", emotion, None, f"{speaker}_{word}_{take}"
+
 
 def _fullmatch(pattern: re.Pattern) -> Callable[[str, str], Optional[re.Match]]:
     return lambda stem, folder: pattern.fullmatch(stem)
@@ -174,5 +193,6 @@ PARSERS = {
     "emodb": (_fullmatch(_EMODB), _emodb),
     "emovo": (_fullmatch(_EMOVO), _emovo),
     "turev": (_fullmatch(_TUREV), _turev),
+    "nemo": (_fullmatch(_NEMO), _nemo),
 }
-PREFIX = re.compile(r"(ravdess|tess|crema-?d|savee|emodb|emovo|turev)_(.+)", re.IGNORECASE)
+PREFIX = re.compile(r"(ravdess|tess|crema-?d|savee|emodb|emovo|turev|nemo)_(.+)", re.IGNORECASE)

@@ -33,6 +33,7 @@ FOLD_KINDS = ("corpus", "speaker")
 
 # Speaker sex where the corpus documents it (None: unknown, e.g. TurEV-DB, CREMA-D).
 _EMODB_MALE = {"03", "10", "11", "12", "15"}
+_NEMO_FEMALE = {"EB0", "IC0", "KD0", "MK0"}  # nEMO's data.tsv: the other five are male
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ def speaker_sex(speaker: str) -> Optional[str]:
         return "m"
     if corpus == "emodb":
         return "m" if name in _EMODB_MALE else "f"
+    if corpus == "nemo":
+        return "f" if name in _NEMO_FEMALE else "m"
     return None
 
 

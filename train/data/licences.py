@@ -22,6 +22,8 @@ CORPUS_LICENCES: Mapping[str, str] = MappingProxyType({
     "cremad": "Open Database License (ODbL) 1.0",
     "savee": "free for research use (University of Surrey)",
     "emodb": "free for research use (TU Berlin)",
+    "nemo": "CC BY-NC-SA 4.0 (Christop 2024, nEMO: Dataset of Emotional Speech in Polish, Proc. LREC-COLING 2024, "
+            "pp. 12111-12116)",
 })
 
 UNKNOWN = "unknown: check the corpus's own terms"

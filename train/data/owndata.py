@@ -24,7 +24,7 @@ from typing import Collection, List, Optional, Tuple, Union
 
 from ser_edge.errors import ConfigError
 
-from ser_train.data.corpora import CORPORA, Clip, Problem, parse_corpus_name
+from ser_train.data.clips import CORPORA, Clip, Problem, parse_corpus_name
 from ser_train.data.labels import EMOTIONS, emotion_of_word
 
 
