@@ -28,6 +28,9 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
                 progress: bool = True) -> tuple[Path, Parity]:
     """Quantize, write ``out_dir/model.tflite`` + manifest, check parity; returns (bundle dir, parity)."""
     run = load_run(run_dir)
+    if run.kind != "conv1d":
+        raise ConfigError(f"{run_dir}: a {run.kind} run is a reference for ser-train cv, not a device model; "
+                          "convert a conv1d run")
     model = run.load_model()
     # calibrate on clean training windows: the device hears speech, not our augmented copies
     tflite = to_int8_tflite(model, representative_windows(run.windows("train_clean").x, calibration,

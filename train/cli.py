@@ -83,13 +83,13 @@ def fit(data_dirs, run_dir, test_speakers, validation_speakers, verbose, quiet, 
 @DATA_DIRS
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Folder for the folds' runs and results; rerun with the same command to resume.")
-@click.option("--folds", "kind", type=click.Choice(["corpus", "speaker", "both"]), default="corpus", show_default=True,
+@click.option("--folds", "fold_kind", type=click.Choice(["corpus", "speaker", "both"]), default="corpus", show_default=True,
               help="corpus: leave one corpus out; speaker: k speaker folds over all corpora.")
 @click.option("-k", "--k", "k", default=5, show_default=True, help="Number of speaker folds.")
 @click.option("--only", default="", help="Run only these folds, e.g. corpus-emovo,speaker-0 (default: all).")
 @fit_options
 @verbosity_options
-def cv(data_dirs, out_dir, kind, k, only, verbose, quiet, **options) -> None:
+def cv(data_dirs, out_dir, fold_kind, k, only, verbose, quiet, **options) -> None:
     """Cross-validate the fit recipe (every fit option applies to every fold); resumes fold by fold."""
     from ser_train.evaluate.cv import plan, run_cv
     from ser_train.evaluate.cv_report import format_table
@@ -97,7 +97,7 @@ def cv(data_dirs, out_dir, kind, k, only, verbose, quiet, **options) -> None:
 
     setup_logging(verbose, quiet)
     base = train_config(data_dirs, options)
-    folds = plan(base, ["corpus", "speaker"] if kind == "both" else [kind], k=k)
+    folds = plan(base, ["corpus", "speaker"] if fold_kind == "both" else [fold_kind], k=k)
     if only:
         wanted = [x.strip() for x in only.split(",") if x.strip()]
         unknown = sorted(set(wanted) - {f.name for f in folds})

@@ -23,6 +23,8 @@ from ser_train.features.augment import AugmentConfig
 #: what weighs the same in the loss (`ser_train.fit.balance`)
 BALANCES = ("class", "class+speaker", "class+speaker+corpus")
 POOLINGS = ("mean", "mean+max")
+#: conv1d: the device's network; functionals: the reference baseline (`ser_train.fit.functionals`)
+MODEL_KINDS = ("conv1d", "functionals")
 MONITORS = ("val_uar", "val_loss")
 
 
@@ -33,6 +35,9 @@ class ModelConfig(Checked):
 
     WHAT = "model setting"
 
+    kind: str = opt("conv1d", "Model: conv1d (the device's network) or functionals (the reference baseline: "
+                    "per-clip statistics and a logistic regression; training only).", "choice", choices=MODEL_KINDS,
+                    flag="--model")
     width: int = opt(48, "Filters in the first conv block.", "int", low=4, high=512)
     depth: int = opt(3, "Conv blocks.", "int", low=1, high=6)
     kernel: int = opt(5, "Conv kernel length, frames.", "int", low=1, high=15)
@@ -41,7 +46,11 @@ class ModelConfig(Checked):
     pooling: str = opt("mean", "Pooling over time before the dense layer.", "choice", choices=POOLINGS)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every field; ``kind`` only when it is not conv1d, so configs from before it keep their dict."""
+        data = dataclasses.asdict(self)
+        if data["kind"] == "conv1d":
+            del data["kind"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> "ModelConfig":

@@ -32,6 +32,7 @@ from ser_edge.errors import ConfigError
 from ser_train.data.corpora import index_folders
 from ser_train.config import TrainConfig
 from ser_train.fit.prepare import prepare
+from ser_train.fit.run import save_run
 from ser_train.fit.train import evaluate_windows, train_model
 from ser_train.data.folds import FOLD_KINDS, Fold, corpus_folds, corpus_of, speaker_folds
 from ser_train.data.labels import get_label_set
@@ -114,10 +115,10 @@ def _figures(ids: np.ndarray, scores: np.ndarray, clips, labels: Sequence[str], 
 
 def run_fold(base: TrainConfig, fold: Fold, fold_dir: Path, *, progress: bool = False) -> dict:
     """Train and test one fold; writes its run folder and, last, ``fold.json``."""
-    from ser_train.fit.run import save_run
-
     started = time.time()
     config = dataclasses.replace(base, test_speakers=fold.test, validation_speakers=fold.validation)
+    if config.model.kind == "functionals":
+        return _baseline_fold(config, fold, fold_dir, started)
     data = prepare(config, progress=progress)
     features_s = time.time() - started
     model, history = train_model(config, data, verbose=2 if progress else 0)  # -v: a line per epoch
@@ -134,10 +135,29 @@ def run_fold(base: TrainConfig, fold: Fold, fold_dir: Path, *, progress: bool = 
     metrics = {"validation": validation, "test": test, "epochs_run": epochs,
                "windows": {k: len(v) for k, v in data.windows.items() if k != "train_clean"}}
     save_run(fold_dir, model=model, config=config, data=data, history=history, metrics=metrics)
+    extra = {"features_seconds": round(features_s, 1), **({"adapted": adapted} if adapted else {})}
+    return _finish(fold, fold_dir, data, metrics, started, extra)
+
+
+def _baseline_fold(config: TrainConfig, fold: Fold, fold_dir: Path, started: float) -> dict:
+    """A fold of the functionals baseline: its test speakers normalised by their other clips, as the
+    network's "all" condition."""
+    from ser_train.fit.functionals import fit_functionals, part_report
+
+    model, data, table = fit_functionals(config)
+    rows = table.part(data.clips, data.split, "test")
+    test = clip_figures(rows.numbers, model.scores(rows.x), data) if len(rows.y) else None
+    metrics = {"validation": part_report(model, table, data, "validation"), "test": test, "epochs_run": 0}
+    save_run(fold_dir, model=model, config=config, data=data, history={}, metrics=metrics)
+    return _finish(fold, fold_dir, data, metrics, started, {})
+
+
+def _finish(fold: Fold, fold_dir: Path, data, metrics: dict, started: float, extra: dict) -> dict:
+    """The fold's result, written last as ``fold.json``."""
     clips = {part: sum(1 for c in data.clips if data.split.part_of(c) == part) for part in ("train", "validation", "test")}
-    result = {**fold.to_dict(), "clips": clips, "epochs": epochs, "features_seconds": round(features_s, 1),
-              "seconds": round(time.time() - started, 1), "validation_uar": (validation or {}).get("uar"),
-              "metrics": test, "skipped": len(data.skipped), **({"adapted": adapted} if adapted else {})}
+    result = {**fold.to_dict(), "clips": clips, "epochs": metrics["epochs_run"], "seconds": round(time.time() - started, 1),
+              "validation_uar": (metrics["validation"] or {}).get("uar"), "metrics": metrics["test"],
+              "skipped": len(data.skipped), **extra}
     _write_json(fold_dir / FOLD_FILE, result)
     return result
 

@@ -49,6 +49,7 @@ from ser_train.fit.prepare import clean_windows, select_clips
 from ser_train.metrics import aggregate_clip_scores, report
 
 MODEL_FILE = "model.keras"
+FUNCTIONALS_FILE = "model.functionals.pkl"  # the baseline's (`ser_train.fit.functionals`)
 CLIPS_FILE = "clips.json"
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def save_run(run_dir: Path, *, model, config, data, history: dict, metrics: dict
     """Write every file of a run folder (see the module docstring)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    model.save(run_dir / MODEL_FILE)
+    model.save(run_dir / getattr(model, "FILE", MODEL_FILE))
     _write_json(run_dir / "params.json", config.params.to_dict())
     _write_json(run_dir / "labels.json", list(data.label_set.labels))
     _write_json(run_dir / "normalisation.json", normalisation_block(config.params, getattr(data, "prior", None)))
@@ -87,7 +88,8 @@ def save_run(run_dir: Path, *, model, config, data, history: dict, metrics: dict
     _write_json(run_dir / "history.json", history)
     from ser_train.fit.plots import plot_confusion, plot_history  # matplotlib: only when writing
 
-    plot_history(history, run_dir / "curves.png")
+    if history:
+        plot_history(history, run_dir / "curves.png")
     if metrics.get("test"):
         plot_confusion(metrics["test"]["confusion"], run_dir / "confusion.png", title="held-out speakers (clip level)")
 
@@ -153,14 +155,25 @@ class Run:
         truth = np.array([label_set.index_of(clips[i].emotion) for i in ids])
         return report(truth, clip_scores.argmax(axis=1), label_set.labels)
 
+    @property
+    def kind(self) -> str:
+        """The model kind: conv1d (a device model) or functionals (the baseline)."""
+        return self.config.model.kind
+
     def load_model(self):
+        """The float Keras model (or, for the baseline, its `FunctionalsModel`)."""
+        if self.kind == "functionals":
+            import pickle
+
+            return pickle.loads((self.path / FUNCTIONALS_FILE).read_bytes())
         import keras
 
         return keras.models.load_model(self.path / MODEL_FILE, compile=False)
 
 
 def is_run_dir(path: Path) -> bool:
-    return (Path(path) / MODEL_FILE).is_file() and (Path(path) / "params.json").is_file()
+    path = Path(path)
+    return ((path / MODEL_FILE).is_file() or (path / FUNCTIONALS_FILE).is_file()) and (path / "params.json").is_file()
 
 
 def _read(path: Path, default: Any = None) -> Any:
