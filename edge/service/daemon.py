@@ -38,8 +38,8 @@ from .checks import warn_if_exposed
 from ser_edge.config.load import load_settings
 from ser_edge.model.load import load_classifier
 from ser_edge.errors import SerEdgeError
-from ser_edge.listen.events import EmotionEvent, Event, EventFactory, StatusEvent, hostname
-from ser_edge.sinks.build import build_sinks, close_spools, describe_event, open_spools, wait_for_brokers
+from ser_edge.events import EmotionEvent, Event, EventFactory, StatusEvent, describe_event, hostname
+from ser_edge.sinks.build import build_sinks, close_spools, open_spools, wait_for_brokers
 from ser_edge.listen.pipeline import Pipeline
 from .sdnotify import Notifier
 from ser_edge.config.settings import Settings

@@ -27,7 +27,7 @@ import time
 from typing import Any, Dict, Iterable, Optional, Set
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import EmotionEvent, Event, hostname
+from ser_edge.events import EmotionEvent, Event, hostname
 from .background import BackgroundSink
 from .spool import Spool
 from .mqtt_client import ClientOptions, import_paho, make_client, probe_tls, refusal_of, tls_context
@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 QOS = 1
 #: events published and not yet acknowledged, at most (paho's own in-flight default)
 WINDOW = 20
-#: the listener keeps a spool for this sink ([spool]), in memory or on disk
-USES_SPOOL = True
 
 
 class MqttSink(BackgroundSink):

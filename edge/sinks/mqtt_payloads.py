@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import EmotionEvent
+from ser_edge.events import EmotionEvent
 
 log = logging.getLogger(__name__)
 
