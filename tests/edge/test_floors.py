@@ -74,6 +74,17 @@ def test_every_wing_has_a_floor():
     assert set(edge_imports()) <= set(FLOOR), sorted(set(edge_imports()) - set(FLOOR))
 
 
+def test_every_wing_is_a_package_of_the_wheel():
+    """A new wing needs a floor here and a line in pyproject's packages, or the wheel lacks it."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    packages = tomllib.loads((EDGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    wings = {module_name(init.parent / "__init__.py") for init in EDGE.glob("*/__init__.py")}
+    assert wings - set(packages) == set(), sorted(wings - set(packages))
+
+
 def test_no_module_imports_a_wing_above_it():
     upward = []
     for path in sorted(EDGE.rglob("*.py")):
