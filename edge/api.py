@@ -29,7 +29,7 @@ import numpy as np
 
 from ser_edge.model.bundle import Bundle
 from ser_edge.model.load import bundle_path
-from ser_edge.listen.events import Event, EventFactory
+from ser_edge.events import Event, EventFactory
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.listen.recognizer import FileResult, Recognizer
 from ser_edge.config.settings import GateSettings, SmoothingSettings

@@ -16,7 +16,8 @@ from typing import Any, Mapping, Optional
 
 from .schema import Invalid, Spec, check
 from ser_edge.errors import ConfigError
-from .settings import EVENT_NAMES, Settings, iter_specs, unknown_event_types
+from ser_edge.events import EVENT_NAMES
+from .settings import Settings, iter_specs, unknown_event_types
 
 if sys.version_info >= (3, 11):
     import tomllib

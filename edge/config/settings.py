@@ -12,11 +12,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+from ser_edge.events import EVENT_NAMES
 from .schema import Checked, Spec, opt, section
 
 SOURCES = ("microphone", "stdin", "file")
-#: the event types, the one list (`ser_edge.listen.events.EVENT_TYPES` maps each to its class)
-EVENT_NAMES = ["emotion", "speech_start", "speech_end", "status"]
 #: where the systemd unit keeps its configuration
 SERVICE_CONFIG = "/etc/ser-edge/config.toml"
 

@@ -43,7 +43,7 @@ import numpy as np
 from ser_edge.model.circumplex import affect
 from ser_edge.model.load import ModelLike, load_classifier
 from .adapter import Adapter, for_bundle, learn_segments
-from .events import Event, EventFactory
+from ser_edge.events import Event, EventFactory
 from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.audio.samples import as_mono_float32
 from ser_edge.config.settings import GateSettings, SmoothingSettings

@@ -25,11 +25,10 @@ from types import MappingProxyType
 from typing import Any, Mapping, Optional, Sequence, Tuple
 
 from ser_edge.errors import BundleError
+from ser_edge.events.fields import AFFECT_DECIMALS
 
 #: the manifest field
 FIELD = "circumplex"
-#: how many decimals arousal and valence carry in events and results
-AFFECT_DECIMALS = 3
 
 Point = Tuple[float, float]  # (valence, arousal), each in [-1, 1]
 

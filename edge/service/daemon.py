@@ -9,7 +9,8 @@ SIGINT finish the pipeline (a speech_end if speech is open, a final status), flu
 the sinks and exit 0, all within one shutdown budget below the unit's stop timeout; a second
 one ends the process at once. SIGHUP reads the configuration file again with the same flags:
 invalid, an error is logged and the old configuration keeps running; valid, only what changed
-is rebuilt between two blocks, so no event is lost and the audio clock continues.
+is rebuilt between two blocks, so no event is lost and the audio clock continues
+(`ser_edge.service.reload`).
 
 systemd (`ser_edge.service.sdnotify`): READY=1 once the model, sinks and source are up; RELOADING=1
 and READY=1 around a reload; STOPPING=1 at exit; STATUS= lines on source faults, emotions
@@ -25,21 +26,17 @@ listener, so a reload that rebuilds the sinks hands their waiting events on.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
-from dataclasses import dataclass
 from typing import IO, Any, Mapping, Optional, Sequence
 
 from ser_edge.model.classifier import Classifier
 from .adaptstore import AdaptSession
 from .recorder import ClipRecorder
 from .checks import warn_if_exposed
-from ser_edge.config.load import load_settings
 from ser_edge.model.load import load_classifier
-from ser_edge.errors import SerEdgeError
-from ser_edge.listen.events import EmotionEvent, Event, EventFactory, StatusEvent, hostname
-from ser_edge.sinks.build import build_sinks, close_spools, describe_event, open_spools, wait_for_brokers
+from ser_edge.events import EmotionEvent, Event, EventFactory, StatusEvent, describe_event, hostname
+from ser_edge.sinks.build import build_sinks, close_spools, open_spools, wait_for_brokers
 from ser_edge.listen.pipeline import Pipeline
 from .sdnotify import Notifier
 from ser_edge.config.settings import Settings
@@ -47,32 +44,17 @@ from ser_edge.sinks import MultiSink
 from ser_edge.sources import ResilientSource, make_source
 from ser_edge.sinks.spool import Spool
 from .losses import at_risk, close_outputs, status_counts, with_counts
+from .reload import PIPELINE_KEYS, Reloading, Runtime, _same
 from .shutdown import Stopper
 
 log = logging.getLogger(__name__)
 
-#: what each kind of rebuild depends on (top-level settings fields)
-PIPELINE_KEYS = ("device", "status_interval_s", "model", "gate", "smoothing", "adaptation", "adaptation_state",
-                 "adaptation_save_s")
-SINK_KEYS = ("device", "model", "sinks", "spool")
 #: how long start-up waits for network sinks (MQTT) to connect, s
 CONNECT_WAIT_S = 2.0
 
 
-@dataclass
-class Runtime:
-    """What one set of settings builds."""
-
-    settings: Settings
-    classifier: Classifier
-    factory: EventFactory
-    sinks: MultiSink
-    pipeline: Pipeline
-    clips: Optional[ClipRecorder]
-
-
-class Listener:
-    """Runs one listening session; `run` returns the exit status."""
+class Listener(Reloading):
+    """Runs one listening session; `run` returns the exit status. SIGHUP's reload: `Reloading`."""
 
     def __init__(self, settings: Settings, *, config_path: Optional[str] = None,
                  overrides: Optional[dict] = None, notifier: Optional[Notifier] = None,
@@ -234,63 +216,6 @@ class Listener:
         finally:
             self.stopper.finished()
 
-    # ----- reloading ---------------------------------------------------------------------------
-    def reload(self) -> bool:
-        """Re-read the configuration file (with the same flags); True if the new one runs."""
-        assert self.rt is not None and self.source is not None
-        self.notifier.reloading()
-        self._adapt.save()
-        try:
-            new = load_settings(self.config_path, self.overrides)
-            changed = [k for k in Settings.__dataclass_fields__ if getattr(new, k) != getattr(self.settings, k)]
-            if changed:
-                self._apply(new, changed)
-        except SerEdgeError as exc:
-            log.error("reload failed, keeping the running configuration: %s", exc)
-            self.notifier.ready("reload failed; running the previous configuration")
-            return False
-        log.info("configuration reloaded from %s (%s)", self.config_path or "flags",
-                 "changed: " + ", ".join(changed) if changed else "no changes")
-        self.notifier.ready(f"listening: {self.source.name}")
-        return True
-
-    def _apply(self, new: Settings, changed: list[str]) -> None:
-        """Switch to ``new``: build first (errors keep the old), then finish and swap."""
-        old = self.rt
-        assert old is not None and self.source is not None
-        classifier, factory, pipeline = self._core(new, old)
-        clips = self._clips(new, pipeline) if new.clips != old.settings.clips or pipeline is not old.pipeline \
-            else old.clips
-        if pipeline is not old.pipeline:
-            self._dispatch(old.pipeline.finish())  # close the open utterance under the old settings
-        sinks = old.sinks
-        if not _same(old.settings, new, SINK_KEYS):
-            old.sinks.close()  # first: a new MQTT client may share the old one's id
-            try:
-                sinks = self._new_sinks(new, classifier)
-            except SerEdgeError as exc:
-                log.error("reload: cannot build the new outputs (%s); reopening the previous ones", exc)
-                sinks = self._sinks(old.settings, old.classifier, self._spools, strict=False)
-                new = dataclasses.replace(new, sinks=old.settings.sinks, spool=old.settings.spool)
-        self.rt = Runtime(new, classifier, factory, sinks, pipeline, clips)
-        self.settings = new
-        if "audio" in changed:
-            self.source.close()
-            self.source = self._open_source(new, pipeline.sample_rate)
-
-    def _new_sinks(self, s: Settings, classifier: Classifier) -> MultiSink:
-        """Sinks and spools for ``s``, keeping the spools that stay; on failure nothing changes."""
-        spools = open_spools(s, self._spools)
-        fresh = {k: v for k, v in spools.items() if v not in self._spools.values()}
-        try:
-            sinks = self._sinks(s, classifier, spools)
-        except BaseException:
-            close_spools(fresh)
-            raise
-        close_spools({k: v for k, v in self._spools.items() if v not in spools.values()})
-        self._spools = spools
-        return sinks
-
     # ----- helpers -----------------------------------------------------------------------------
     def _status_extra(self) -> dict:  # the sink and spool counts are refreshed in _dispatch
         source = {"source_faults": self.source.failures} if self.source is not None else {}
@@ -298,7 +223,3 @@ class Listener:
 
     def _source_changed(self, state: str) -> None:
         self.notifier.status(f"audio source {state}")
-
-
-def _same(a: Settings, b: Settings, keys: Sequence[str]) -> bool:
-    return all(getattr(a, k) == getattr(b, k) for k in keys)

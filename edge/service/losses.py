@@ -15,7 +15,7 @@ import dataclasses
 import logging
 from typing import Mapping, Optional
 
-from ser_edge.listen.events import Event, StatusEvent
+from ser_edge.events import Event, StatusEvent
 from ser_edge.sinks import BackgroundSink, MultiSink
 from ser_edge.sinks.build import failures
 from ser_edge.sinks.spool import Spool

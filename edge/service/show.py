@@ -12,7 +12,7 @@ import sys
 import time
 from typing import IO, Callable, Optional, Sequence
 
-from ser_edge.listen.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent
+from ser_edge.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent
 
 #: the meter spans this range, dBFS
 METER_FLOOR_DB, METER_TOP_DB = -80.0, 0.0

@@ -35,7 +35,7 @@ import time
 from typing import Iterable, Optional
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import Event
+from ser_edge.events import Event
 from .base import BaseSink
 from .spool import MemorySpool, Spool
 

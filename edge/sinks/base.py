@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List, Optional, Protocol, Sequence, runtime_c
 
 from ser_edge.errors import ConfigError
 from ser_edge.config.settings import unknown_event_types
-from ser_edge.listen.events import EVENT_TYPES, Event
+from ser_edge.events import EVENT_TYPES, Event
 
 log = logging.getLogger(__name__)
 

@@ -2,40 +2,37 @@
 and the spools ([spool]) where MQTT and webhook events wait for their receiver.
 
 Any number of sinks at once: stdout (JSON lines, on by default), readable lines on stderr, a
-JSONL file, MQTT, a webhook and a command hook. Table-driven: every section of `SinkSettings`
-names a sink, built in declaration order by ``from_settings(section, ctx)`` of the module
-``ser_edge.sinks.<name>`` (or where `BUILDERS` says), which returns the sink or None when the
-section leaves it off; a module with ``USES_SPOOL = True`` (and ``enabled(section)``) gets the
-listener's spool for it in ``ctx.spool``. So a new sink is one module in ``sinks/`` plus its
-settings section (CONTRIBUTING.md). Spools belong to the listener, not to a sink, so that a
-reload which rebuilds the sinks hands their waiting events on.
+JSONL file, MQTT, a webhook and a command hook. Table-driven: `SINKS` maps every section of
+`SinkSettings` to the builder of its sink, ``(section, ctx) -> sink or None`` (None when the
+section leaves it off), and the sinks are built in the sections' declaration order; a sink in
+`SPOOLED` (with the check whether its section turns it on) gets the listener's spool in
+``ctx.spool``. So a new sink is one module in ``sinks/``, its settings section and a row in
+each table (CONTRIBUTING.md). Spools belong to the listener, not to a sink, so that a reload
+which rebuilds the sinks hands their waiting events on.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, Any, Callable, Iterable, Mapping, Optional
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent
+from ser_edge.events import Event, describe_event
 from ser_edge.config.settings import Settings, SinkSettings, SpoolSettings
 from ser_edge.sinks import MultiSink
-from .base import BaseSink
+from . import command, mqtt, webhook
+from .base import BaseSink, Sink
 from .spool import MemorySpool, Spool
+from .stream import file_from_settings, stdout_from_settings
 
 log = logging.getLogger(__name__)
-
-#: where the builder of a [sinks.<name>] section is, when it is not ``from_settings`` in
-#: ``ser_edge.sinks.<name>`` ("module:function" inside ser_edge.sinks)
-BUILDERS = {"stdout": "stream:stdout_from_settings", "log": "build:log_from_settings",
-            "file": "stream:file_from_settings"}
 
 
 @dataclass(frozen=True)
@@ -45,35 +42,13 @@ class BuildContext:
     device: str  # for MQTT topics
     model_id: str  # shown in Home Assistant's device block
     stdout: Optional[IO[str]] = None  # None: sys.stdout at each write
-    spool: Optional[Spool] = None  # the listener's spool for this sink (USES_SPOOL modules)
+    spool: Optional[Spool] = None  # the listener's spool for this sink (those in SPOOLED)
     secret: Callable[[str], str] = lambda name: ""  # the password of sink ``name``, read when it is built
 
 
 def sink_names() -> tuple[str, ...]:
     """The [sinks.*] sections, in the order their sinks are built."""
     return tuple(f.name for f in dataclasses.fields(SinkSettings))
-
-
-def sink_module(name: str) -> tuple[Any, str]:
-    """(module, builder function name) for [sinks.<name>]."""
-    module, _, function = BUILDERS.get(name, f"{name}:from_settings").partition(":")
-    return importlib.import_module(f"ser_edge.sinks.{module}"), function
-
-
-def describe_event(event: Event) -> str:
-    """One human line for an event (audio times in s, latencies in ms)."""
-    if isinstance(event, EmotionEvent):
-        return f"emotion {event.label} {event.confidence:.2f} ({event.start_s:.2f}-{event.end_s:.2f} s)"
-    if isinstance(event, SpeechStartEvent):
-        return f"speech start at {event.start_s:.2f} s"
-    if isinstance(event, SpeechEndEvent):
-        return f"speech end ({event.start_s:.2f}-{event.end_s:.2f} s)"
-    if isinstance(event, StatusEvent):
-        latency = "" if event.latency_p50_ms is None else \
-            f", window latency p50 {event.latency_p50_ms:.2f} ms p95 {event.latency_p95_ms:.2f} ms"
-        return (f"status: {event.audio_s:.1f} s audio, {event.audio_dropped_s:.2f} s dropped, "
-                f"{event.windows_classified} windows{latency}")
-    return event.to_json()
 
 
 class LogSink(BaseSink):
@@ -96,6 +71,23 @@ def log_from_settings(s: Any, ctx: BuildContext) -> Optional[LogSink]:
     return LogSink(event_types=s.event_types) if s.enabled else None
 
 
+#: [sinks.<name>] -> the builder of its sink, ``(section, ctx) -> sink or None``. A sink module
+#: imports its optional package (paho-mqtt) only when the sink is made, never at import.
+SINKS: Mapping[str, Callable[[Any, BuildContext], Optional[Sink]]] = MappingProxyType({
+    "stdout": stdout_from_settings,
+    "log": log_from_settings,
+    "file": file_from_settings,
+    "mqtt": mqtt.from_settings,
+    "webhook": webhook.from_settings,
+    "command": command.from_settings,
+})
+#: the sinks that deliver from the listener's spool ([spool]) -> whether their section turns them on
+SPOOLED: Mapping[str, Callable[[Any], bool]] = MappingProxyType({
+    "mqtt": mqtt.enabled,
+    "webhook": webhook.enabled,
+})
+
+
 def build_sinks(s: SinkSettings, *, device: str, model_id: str, stdout: Optional[IO[str]] = None,
                 spools: Optional[Mapping[str, Spool]] = None) -> MultiSink:
     """A MultiSink over every enabled sink (ConfigError/DependencyError if one cannot be made).
@@ -107,10 +99,9 @@ def build_sinks(s: SinkSettings, *, device: str, model_id: str, stdout: Optional
     sinks = MultiSink()
     try:
         for name in sink_names():
-            module, function = sink_module(name)
             ctx = BuildContext(device=device, model_id=model_id, stdout=stdout, spool=spools.get(name),
                                secret=lambda _name: mqtt_password(s))
-            sink = getattr(module, function)(getattr(s, name), ctx)
+            sink = SINKS[name](getattr(s, name), ctx)
             if sink is not None:
                 sinks.add(sink)
     except BaseException:
@@ -155,13 +146,8 @@ def spool_dir(s: SpoolSettings, environ: Mapping[str, str] = os.environ) -> Opti
 
 
 def wanted_spools(s: Settings) -> tuple[str, ...]:
-    """The names of the enabled sinks that deliver from a spool (modules with ``USES_SPOOL``)."""
-    wanted = []
-    for name in sink_names():
-        module, _ = sink_module(name)
-        if getattr(module, "USES_SPOOL", False) and module.enabled(getattr(s.sinks, name)):
-            wanted.append(name)
-    return tuple(wanted)
+    """The names of the enabled sinks that deliver from a spool (those in `SPOOLED`)."""
+    return tuple(name for name in sink_names() if name in SPOOLED and SPOOLED[name](getattr(s.sinks, name)))
 
 
 def open_spools(s: Settings, current: Optional[Mapping[str, Spool]] = None) -> dict[str, Spool]:

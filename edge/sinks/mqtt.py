@@ -27,20 +27,18 @@ import time
 from typing import Any, Dict, Iterable, Optional, Set
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import EmotionEvent, Event, hostname
+from ser_edge.events import EmotionEvent, Event, hostname
 from .background import BackgroundSink
 from .spool import Spool
 from .mqtt_client import ClientOptions, import_paho, make_client, probe_tls, refusal_of, tls_context
-from .mqtt_payloads import OFFLINE, ONLINE, affect_discovery_configs, callback as _callback, compact as _compact, \
-    discovery_config, state_document, topics_for
+from .mqtt_payloads import OFFLINE, ONLINE, callback as _callback, compact as _compact, discovery_messages, \
+    state_document, topics_for
 
 log = logging.getLogger(__name__)
 
 QOS = 1
 #: events published and not yet acknowledged, at most (paho's own in-flight default)
 WINDOW = 20
-#: the listener keeps a spool for this sink ([spool]), in memory or on disk
-USES_SPOOL = True
 
 
 class MqttSink(BackgroundSink):
@@ -69,7 +67,7 @@ class MqttSink(BackgroundSink):
         mqtt = import_paho()
         super().__init__(name=name, spool=spool, queue_size=max_queued_messages, close_timeout_s=flush_timeout_s,
                          event_types=event_types)
-        t = topics_for(device or hostname(), topic_prefix, discovery_prefix)
+        self._topics = t = topics_for(device or hostname(), topic_prefix, discovery_prefix)
         self.device, self.node_id, self.discovery_prefix = t.device, t.node_id, t.discovery_prefix
         self.event_topic, self.state_topic, self.availability_topic, self.discovery_topic = \
             t.event, t.state, t.availability, t.discovery
@@ -231,13 +229,8 @@ class MqttSink(BackgroundSink):
                 self._acked(info.mid)
 
     def _publish_discovery(self) -> None:
-        config = discovery_config(device=self.device, node_id=self.node_id, model=self.model,
-                                  state_topic=self.state_topic, availability_topic=self.availability_topic)
-        self._send(self.discovery_topic, _compact(config), True)
-        for object_id, extra in affect_discovery_configs(
-                device=self.device, node_id=self.node_id, model=self.model, state_topic=self.state_topic,
-                availability_topic=self.availability_topic).items():
-            self._send(f"{self.discovery_prefix}/sensor/{self.node_id}/{object_id}/config", _compact(extra), True)
+        for topic, payload in discovery_messages(self._topics, self.model):
+            self._send(topic, payload, True)
 
     def _queued(self, event: Event) -> None:
         with self._cond:

@@ -16,10 +16,10 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import EmotionEvent
+from ser_edge.events import EmotionEvent
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +158,15 @@ def affect_discovery_configs(
                        "suggested_display_precision": 2})
         configs[object_id] = config
     return configs
+
+
+def discovery_messages(t: Topics, model: Optional[str]) -> List[Tuple[str, str]]:
+    """(topic, compact JSON) of every retained Home Assistant discovery config for the topics
+    ``t``: the emotion sensor's, then the numeric sensors' (arousal, valence). ``model``: the
+    model id shown in the device block."""
+    where = dict(device=t.device, node_id=t.node_id, model=model, state_topic=t.state,
+                 availability_topic=t.availability)
+    messages = [(t.discovery, compact(discovery_config(**where)))]
+    for object_id, config in affect_discovery_configs(**where).items():
+        messages.append((f"{t.discovery_prefix}/sensor/{t.node_id}/{object_id}/config", compact(config)))
+    return messages

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Optional, Union
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import Event
+from ser_edge.events import Event
 from .base import BaseSink
 from .private import make_private_dirs, open_private
 

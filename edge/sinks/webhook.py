@@ -32,10 +32,6 @@ class HttpStatusError(Exception):
         self.retry = retry
 
 
-#: the listener keeps a spool for this sink ([spool]), in memory or on disk
-USES_SPOOL = True
-
-
 class WebhookSink(BackgroundSink):
     """POST events as `application/json` to `url`.
 

@@ -1,8 +1,8 @@
 """The device package's floors: a wing imports only wings below it (or on its own floor without a
 cycle), counting every import in the source, function-level ones included.
 
-Floors, bottom up (docs: CONTRIBUTING.md): errors and config; audio; frontend; model; listen;
-sources and sinks; service and bench; then cli, cliutil, info and api.
+Floors, bottom up (docs: CONTRIBUTING.md): errors; events; config; audio; frontend; model;
+listen; sources and sinks; service and bench; then cli, cliutil, info and api.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ EDGE = Path(__file__).resolve().parents[2] / "edge"
 PACKAGE = "ser_edge"
 
 FLOORS = [
-    {"", "errors", "config"},  # "": the package itself (__version__)
+    {"", "errors"},  # "": the package itself (__version__)
+    {"events"},  # the event types, their fields and one JSON form: what every other wing speaks
+    {"config"},
     {"audio"},
     {"frontend"},
     {"model"},
@@ -27,7 +29,7 @@ FLOOR = {wing: level for level, wings in enumerate(FLOORS) for wing in wings}
 
 
 def wing_of(module: str) -> str:
-    """'ser_edge.listen.events' -> 'listen'; 'ser_edge' -> ''."""
+    """'ser_edge.listen.pipeline' -> 'listen'; 'ser_edge' -> ''."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else ""
 
@@ -72,6 +74,17 @@ def test_every_wing_has_a_floor():
     assert set(edge_imports()) <= set(FLOOR), sorted(set(edge_imports()) - set(FLOOR))
 
 
+def test_every_wing_is_a_package_of_the_wheel():
+    """A new wing needs a floor here and a line in pyproject's packages, or the wheel lacks it."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    packages = tomllib.loads((EDGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    wings = {module_name(init.parent / "__init__.py") for init in EDGE.glob("*/__init__.py")}
+    assert wings - set(packages) == set(), sorted(wings - set(packages))
+
+
 def test_no_module_imports_a_wing_above_it():
     upward = []
     for path in sorted(EDGE.rglob("*.py")):
@@ -110,7 +123,7 @@ def assert_acyclic(graph: dict[str, set[str]]) -> None:
 
 def test_the_checker_sees_function_level_and_relative_imports():
     source = EDGE / "listen" / "pipeline.py"
-    assert "ser_edge.listen.events" in imports_of(source)  # from .events import ...
+    assert "ser_edge.listen.smoothing" in imports_of(source)  # from .smoothing import ...
     assert "ser_edge.config.settings" in imports_of(EDGE / "service" / "checks.py")
     late = {m for m in imports_of(EDGE / "cli.py") if wing_of(m) == "service"}
     assert late, "cli.py imports the service inside its commands"

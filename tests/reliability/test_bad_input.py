@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from ser_edge.audio.read import load_audio, resample
-from ser_edge.listen.events import EmotionEvent, StatusEvent, event_from_json
+from ser_edge.events import EmotionEvent, StatusEvent, event_from_json
 
 from ..wavgen import wav_bytes
 from .support import RATE, SER_EDGE, SER_TRAIN, child_rss, run, without_dac_override

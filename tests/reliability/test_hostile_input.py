@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ser_edge.audio.read import load_audio
-from ser_edge.listen.events import EmotionEvent, event_from_json
+from ser_edge.events import EmotionEvent, event_from_json
 
 from ..wavgen import write_wav
 from .support import SER_EDGE, child_rss, env, run

@@ -25,7 +25,7 @@ from ser_edge.model.bundle import MANIFEST_FILE, load_bundle, manifest_digest
 from ser_edge.config.load import SPECS, load_settings, toml_value
 from ser_edge.service.checks import check_settings
 from ser_edge.errors import SerEdgeError
-from ser_edge.listen.events import EventFactory
+from ser_edge.events import EventFactory
 from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.listen.pipeline import Pipeline

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from ser_edge import api
 from ser_edge.audio.read import load_audio
 from ser_edge.cli import main
-from ser_edge.listen.events import EmotionEvent, EventFactory, event_from_dict, event_from_json
+from ser_edge.events import EmotionEvent, EventFactory, event_from_dict, event_from_json
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.listen.recognizer import Recognizer
 from ser_edge.model.circumplex import DEFAULT_PLACEMENT, affect

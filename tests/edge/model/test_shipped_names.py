@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from ser_edge import api
 from ser_edge.cli import main
 from ser_edge.errors import BundleError
-from ser_edge.listen.events import EmotionEvent
+from ser_edge.events import EmotionEvent
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.listen.recognizer import Recognizer
 from ser_edge.model import shipped

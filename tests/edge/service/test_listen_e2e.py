@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from ser_edge.audio.read import load_audio
-from ser_edge.listen.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent, event_from_json
+from ser_edge.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent, event_from_json
 
 from ...wavgen import write_wav
 from ...mosquitto import HOST, Broker, wait_until

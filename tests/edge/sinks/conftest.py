@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, List, Optional
 
 import pytest
 
-from ser_edge.listen.events import EventFactory
+from ser_edge.events import EventFactory
 
 from ...mosquitto import HOST, Broker
 from .support import Subscriber

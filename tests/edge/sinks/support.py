@@ -6,7 +6,7 @@ import socket
 import threading
 from typing import Any, List
 
-from ser_edge.listen.events import EmotionEvent, EventFactory
+from ser_edge.events import EmotionEvent, EventFactory
 
 from ...mosquitto import HOST, subscribed_client, wait_until
 

@@ -10,7 +10,7 @@ from typing import List
 import pytest
 
 from ser_edge.errors import ConfigError, DependencyError
-from ser_edge.listen.events import Event, EventFactory
+from ser_edge.events import Event, EventFactory
 from ser_edge.sinks import BaseSink, MqttSink, MultiSink, Sink
 
 from .support import emotion
@@ -98,7 +98,7 @@ def test_mqtt_without_paho_names_the_pip_extra(monkeypatch: pytest.MonkeyPatch) 
 
 def test_device_modules_import_only_what_a_pi_has() -> None:
     code = (
-        "import sys, ser_edge.listen.events, ser_edge.sinks\n"
+        "import sys, ser_edge.events, ser_edge.sinks\n"
         "heavy = ('tensorflow', 'keras', 'librosa', 'scipy', 'requests', 'paho')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )

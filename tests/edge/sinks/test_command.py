@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import EventFactory, event_from_json
+from ser_edge.events import EventFactory, event_from_json
 from ser_edge.sinks import CommandSink
 
 from ...mosquitto import wait_until
@@ -72,7 +72,7 @@ def test_argv_is_checked_up_front() -> None:
 
 STDERR_FLOOD = (
     "import sys\n"
-    "from ser_edge.listen.events import EventFactory\n"
+    "from ser_edge.events import EventFactory\n"
     "from ser_edge.sinks import CommandSink\n"
     "import resource\n"
     "factory = EventFactory(model_id='m', model_sha256='0' * 64, device='d')\n"

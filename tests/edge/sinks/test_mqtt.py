@@ -13,7 +13,7 @@ from typing import Callable
 import pytest
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import EventFactory, event_from_json
+from ser_edge.events import EventFactory, event_from_json
 
 from ...mosquitto import HOST, free_port
 from .support import Subscriber, TcpGate, emotion

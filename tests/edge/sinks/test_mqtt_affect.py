@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from ser_edge.listen.events import EventFactory
+from ser_edge.events import EventFactory
 
 from ...mosquitto import HOST
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import EventFactory, event_from_json
+from ser_edge.events import EventFactory, event_from_json
 from ser_edge.sinks import JsonlFileSink, StdoutSink
 
 from .support import emotion

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from ser_edge.errors import ConfigError
-from ser_edge.listen.events import EventFactory
+from ser_edge.events import EventFactory
 from ser_edge.sinks import WebhookSink
 
 from ...mosquitto import HOST, free_port

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ser_edge.listen.events import (
+from ser_edge.events import (
     EVENT_TYPES,
     EmotionEvent,
     EventFactory,
@@ -164,8 +164,9 @@ def test_event_classes_are_frozen(factory: EventFactory) -> None:
         event.seq = 5  # type: ignore[misc]
     assert EVENT_TYPES["emotion"] is EmotionEvent and EVENT_TYPES["status"] is StatusEvent
     # one list: the settings' event names are the event classes, in the same order
-    from ser_edge.config.settings import EVENT_NAMES
-    from ser_edge.listen.events import Event
+    from ser_edge.config import settings
+    from ser_edge.events import EVENT_NAMES, Event
 
-    assert list(EVENT_TYPES) == list(EVENT_NAMES)
+    assert list(EVENT_TYPES) == EVENT_NAMES == ["emotion", "speech_start", "speech_end", "status"]
+    assert settings.EVENT_NAMES is EVENT_NAMES  # config takes the names from the events, not the other way
     assert set(EVENT_TYPES.values()) == {c for c in Event.__subclasses__() if c.__module__ == Event.__module__}

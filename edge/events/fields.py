@@ -1,8 +1,8 @@
 """The value rules of event fields: finite rounded numbers, read-only maps, the model reference.
 
-Numbers are rounded when an event is made (`ser_edge.listen.events`), so that what an event holds
-is what it sends: scores and confidence to 4 decimals, audio times to the millisecond (s),
-latencies to 0.01 ms.
+Numbers are rounded when an event is made (`ser_edge.events.event`), so that what an event holds
+is what it sends: scores and confidence to 4 decimals, arousal and valence to 3, audio times to
+the millisecond (s), latencies to 0.01 ms.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, Mapping, Union
 
 SCORE_DECIMALS = 4
+#: how many decimals arousal and valence carry in events and results (`ser_edge.model.circumplex`)
+AFFECT_DECIMALS = 3
 SECONDS_DECIMALS = 3
 MS_DECIMALS = 2
 #: how many hex digits of the model's sha256 an event carries

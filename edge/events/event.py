@@ -7,33 +7,28 @@ event. Transport (stdout, file, MQTT, webhook, command) lives in
 document (the split rhasspy/wyoming uses).
 
 The pipeline core does not build the common fields itself: an `EventFactory`
-holds the device name, the model reference, the sequence counter and the wall
-clock, and stamps them onto each event.
+(`ser_edge.events.factory`) holds the device name, the model reference, the
+sequence counter and the wall clock, and stamps them onto each event.
 
 Numbers are rounded when an event is made, so that what an event holds is what
 it sends and a JSON round trip gives an equal event: scores and confidence to
 4 decimals, arousal and valence to 3, audio times to the millisecond, latencies
-to 0.01 ms.
+to 0.01 ms (`ser_edge.events.fields`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
-import os
-import threading
-import time as _time
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Type
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Type
 
-from ser_edge.config.settings import EVENT_NAMES
-from ser_edge.model.circumplex import AFFECT_DECIMALS
-from .event_fields import (  # noqa: F401 (FrozenMap, format_time: part of this module's interface)
-    MS_DECIMALS, SCORE_DECIMALS, SECONDS_DECIMALS, FrozenMap, ModelRef, Scalar, check_span, format_time,
+from .fields import (
+    AFFECT_DECIMALS, MS_DECIMALS, SCORE_DECIMALS, SECONDS_DECIMALS, FrozenMap, ModelRef, Scalar, check_span,
     rounded, scalar, set_field,
 )
+
 
 @dataclass(frozen=True)
 class Event:
@@ -169,10 +164,11 @@ class StatusEvent(Event):
         set_field(self, "extra", FrozenMap({str(k): scalar(f"extra[{k}]", v) for k, v in self.extra.items()}))
 
 
-_CLASSES = {cls.type: cls for cls in (EmotionEvent, SpeechStartEvent, SpeechEndEvent, StatusEvent)}
-#: event type name -> class, for parsing and for sinks' type filters; the names and their order are
-#: the one list `ser_edge.config.settings.EVENT_NAMES` (a name without a class fails at import)
-EVENT_TYPES: Mapping[str, Type[Event]] = MappingProxyType({name: _CLASSES[name] for name in EVENT_NAMES})
+#: event type name -> class, for parsing and for sinks' type filters, in the one order of the types
+EVENT_TYPES: Mapping[str, Type[Event]] = MappingProxyType(
+    {cls.type: cls for cls in (EmotionEvent, SpeechStartEvent, SpeechEndEvent, StatusEvent)})
+#: the event types' names, the one list (the settings' `event_types` take their defaults and check from it)
+EVENT_NAMES: List[str] = list(EVENT_TYPES)
 
 
 def event_from_dict(data: Mapping[str, Any]) -> Event:
@@ -201,80 +197,3 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
 def event_from_json(line: str) -> Event:
     """Parse one JSON line written by `Event.to_json()`."""
     return event_from_dict(json.loads(line))
-
-
-class EventFactory:
-    """Stamps device, model, sequence number and wall-clock time onto events.
-
-    The pipeline core calls `emotion(...)`, `speech_start(...)` and so on with
-    only what it knows; `clock` (seconds since the epoch, default time.time)
-    can be replaced in tests. Thread-safe: `seq` never repeats within a factory.
-    """
-
-    def __init__(
-        self,
-        *,
-        model_id: str,
-        model_sha256: str,
-        device: Optional[str] = None,
-        clock: Callable[[], float] = _time.time,
-    ) -> None:
-        self.device = device or hostname()
-        self.model = ModelRef(id=model_id, sha256=model_sha256)
-        self._clock = clock
-        self._counter = itertools.count(1)
-        self._lock = threading.Lock()
-
-    def _stamp(self) -> Dict[str, Any]:
-        with self._lock:
-            seq = next(self._counter)
-        return {"time": format_time(self._clock()), "device": self.device, "model": self.model, "seq": seq}
-
-    def emotion(
-        self, *, label: str, confidence: float, scores: Mapping[str, float], start_s: float, end_s: float,
-        arousal: Optional[float] = None, valence: Optional[float] = None,
-        adapted_s: Optional[float] = None,
-    ) -> EmotionEvent:
-        """An `emotion` event; times in audio seconds from the stream start, arousal/valence -1..1."""
-        return EmotionEvent(
-            **self._stamp(), label=label, confidence=confidence, scores=scores, start_s=start_s, end_s=end_s,
-            arousal=arousal, valence=valence,
-            adapted_s=adapted_s,
-        )
-
-    def speech_start(self, *, start_s: float) -> SpeechStartEvent:
-        return SpeechStartEvent(**self._stamp(), start_s=start_s)
-
-    def speech_end(self, *, start_s: float, end_s: float) -> SpeechEndEvent:
-        return SpeechEndEvent(**self._stamp(), start_s=start_s, end_s=end_s)
-
-    def status(
-        self,
-        *,
-        uptime_s: float,
-        audio_s: float,
-        audio_dropped_s: float,
-        windows_classified: int,
-        latency_p50_ms: Optional[float] = None,
-        latency_p95_ms: Optional[float] = None,
-        latency_max_ms: Optional[float] = None,
-        extra: Optional[Mapping[str, Scalar]] = None,
-    ) -> StatusEvent:
-        """A `status` event; see `StatusEvent` for the units."""
-        return StatusEvent(
-            **self._stamp(),
-            uptime_s=uptime_s,
-            audio_s=audio_s,
-            audio_dropped_s=audio_dropped_s,
-            windows_classified=windows_classified,
-            latency_p50_ms=latency_p50_ms,
-            latency_p95_ms=latency_p95_ms,
-            latency_max_ms=latency_max_ms,
-            extra=extra or {},
-        )
-
-
-def hostname() -> str:
-    """The host's name: ``socket.gethostname()`` (on Linux, the nodename of uname(2), which glibc's
-    gethostname returns), without importing socket (its enums are 0.4 MB of a listener's RSS)."""
-    return os.uname().nodename
