@@ -7,10 +7,9 @@ listen; sources and sinks; service and bench; then cli, cliutil, info and api.
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+from ..floors import PACKAGES, assert_acyclic, imports_of as _imports_of, module_name as _module_name, modules
 
-EDGE = Path(__file__).resolve().parents[2] / "edge"
+EDGE = PACKAGES["ser_edge"]
 PACKAGE = "ser_edge"
 
 FLOORS = [
@@ -34,31 +33,13 @@ def wing_of(module: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def module_name(path: Path) -> str:
-    rel = path.relative_to(EDGE).with_suffix("")
-    parts = [p for p in rel.parts if p != "__init__"]
-    return ".".join([PACKAGE, *parts])
+def module_name(path) -> str:
+    return _module_name(path, PACKAGE)
 
 
-def imports_of(path: Path) -> set[str]:
+def imports_of(path) -> set[str]:
     """Every ser_edge module that ``path`` imports anywhere (relative imports resolved)."""
-    name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.split(".")[0] == PACKAGE}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            if target.split(".")[0] == PACKAGE:
-                found.add(target)
-                found |= {f"{target}.{a.name}" for a in node.names if (EDGE / Path(*target.split(".")[1:], a.name)).exists()}
-    return found
+    return {m for m in _imports_of(path, PACKAGE) if m.split(".")[0] == PACKAGE}
 
 
 def edge_imports() -> dict[str, set[str]]:
@@ -101,24 +82,8 @@ def test_no_import_cycle_between_wings():
 
 def test_no_import_cycle_between_modules():
     """Not even one hidden in a function (as bench/run.py and bench/processes.py had)."""
-    modules = {module_name(p): p for p in EDGE.rglob("*.py")}
-    assert_acyclic({m: {t for t in imports_of(p) if t in modules and t != m} for m, p in modules.items()})
-
-
-def assert_acyclic(graph: dict[str, set[str]]) -> None:
-    state: dict[str, int] = {}
-
-    def visit(wing: str, trail: list[str]) -> None:
-        state[wing] = 1
-        for target in sorted(graph.get(wing, ())):
-            assert state.get(target) != 1, "import cycle: " + " -> ".join(trail + [wing, target])
-            if target not in state:
-                visit(target, trail + [wing])
-        state[wing] = 2
-
-    for wing in sorted(graph):
-        if wing not in state:
-            visit(wing, [])
+    mods = modules(PACKAGE)
+    assert_acyclic({m: {t for t in imports_of(p) if t in mods and t != m} for m, p in mods.items()})
 
 
 def test_the_checker_sees_function_level_and_relative_imports():
