@@ -66,12 +66,14 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
 @verbosity_options
 def fit(data_dirs, run_dir, test_speakers, validation_speakers, verbose, quiet, **options) -> None:
     """Train a compact Conv1D on DATA_DIRS and write a run folder with metrics and plots."""
-    from ser_train.fit.train import fit as run_fit
+    from ser_train.fit.functionals import fit_baseline
+    from ser_train.fit.train import fit as fit_network
 
     setup_logging(verbose + 1, quiet)
     config = train_config(data_dirs, options, test_speakers=_speakers(test_speakers),
                           validation_speakers=_speakers(validation_speakers))
-    metrics = run_fit(config, run_dir, progress=not quiet, verbose=0 if quiet else 2)
+    trainer = {"conv1d": fit_network, "functionals": fit_baseline}[config.model.kind]
+    metrics = trainer(config, run_dir, progress=not quiet, verbose=0 if quiet else 2)
     for part in ("validation", "test"):
         if metrics.get(part):
             m = metrics[part]

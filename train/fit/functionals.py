@@ -129,8 +129,9 @@ def part_report(model: FunctionalsModel, table: ClipTable, data: Prepared, part:
     return report(rows.y, model.scores(rows.x).argmax(axis=1), data.label_set.labels)
 
 
-def fit_baseline(config: TrainConfig, run_dir: Path, *, started: float) -> dict:
+def fit_baseline(config: TrainConfig, run_dir: Path, **_: object) -> dict:
     """`ser-train fit --model functionals`: fit, report validation and test speakers, write the run."""
+    started = time.time()
     model, data, table = fit_functionals(config)
     metrics = {"validation": part_report(model, table, data, "validation"), "test": part_report(model, table, data, "test"),
                "clips": {p: int(len(table.part(data.clips, data.split, p).y)) for p in ("train", "validation", "test")},

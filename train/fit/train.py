@@ -17,7 +17,6 @@ from ser_train.data.labels import LabelSet
 from ser_train.features.augment import spec_augment
 from ser_train.features.windows import WindowSet
 from ser_train.fit.balance import window_weights
-from ser_train.fit.functionals import fit_baseline
 from ser_train.fit.model import build_model
 from ser_train.fit.prepare import Prepared, prepare
 from ser_train.fit.run import save_run
@@ -123,10 +122,9 @@ def evaluate_windows(predict, windows: WindowSet, clips: list[Clip], label_set: 
 
 
 def fit(config: TrainConfig, run_dir: Path, *, progress: bool = True, verbose: int = 2) -> dict:
-    """Whole run: prepare, train, evaluate on the test speakers, write the run folder."""
+    """Whole run of the network: prepare, train, evaluate on the test speakers, write the run folder.
+    The baseline has its own: `ser_train.fit.functionals.fit_baseline` (`ser-train fit` picks by model kind)."""
     started = time.time()
-    if config.model.kind == "functionals":
-        return fit_baseline(config, run_dir, started=started)
     data = prepare(config, progress=progress)
     log.info("windows: %s", {k: len(v) for k, v in data.windows.items()})
     model, history = train_model(config, data, verbose=verbose)
