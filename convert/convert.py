@@ -7,16 +7,19 @@ feature cache and the run's own clip list, so converting never indexes a corpus.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Optional
 
-from ser_edge.errors import ConfigError
+from ser_edge.errors import ConfigError, SerEdgeError
 from ser_edge.model.bundle import MODEL_FILE, sha256_of
 from ser_edge.model.classifier import Classifier
 from ser_edge.model.load import load_classifier
 from ser_train.fit.run import Run, load_run
 
+from .gate import Gate, class_gate
 from .manifest import build_manifest, write_manifest
 from .parity import Parity, top1_agreement
 from .quantize import representative_windows, tensor_details, to_int8_tflite
@@ -24,19 +27,43 @@ from .quantize import representative_windows, tensor_details, to_int8_tflite
 log = logging.getLogger(__name__)
 
 
+class GateError(SerEdgeError):
+    """A model below the class gate: it is not written (exit 1, as a failed parity check)."""
+
+
 def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None, calibration: int = 2000,
-                progress: bool = True) -> tuple[Path, Parity]:
-    """Quantize, write ``out_dir/model.tflite`` + manifest, check parity; returns (bundle dir, parity)."""
+                progress: bool = True, gate: bool = True) -> tuple[Path, Parity]:
+    """Quantize, check parity and the class gate, write ``out_dir/model.tflite`` + manifest; returns
+    (bundle dir, parity). A bundle that fails the gate (`ser_convert.gate`) is not written:
+    GateError names the classes. ``gate=False`` is for tests of the conversion itself."""
     run = load_run(run_dir)
     if run.kind != "conv1d":
         raise ConfigError(f"{run_dir}: a {run.kind} run is a reference for ser-train cv, not a device model; "
                           "convert a conv1d run")
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        parity, verdict = _build(run, staging, model_id, calibration)
+        if gate and not verdict.passed:
+            raise GateError(f"{run_dir}: not written to {out_dir}: " + "; ".join(verdict.failures()))
+        out_dir.mkdir(exist_ok=True)
+        for item in staging.iterdir():
+            os.replace(item, out_dir / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for plot in ("confusion.png",):
+        if (Path(run_dir) / plot).exists():
+            shutil.copy(Path(run_dir) / plot, out_dir / plot)
+    return out_dir, parity
+
+
+def _build(run: Run, out_dir: Path, model_id: Optional[str], calibration: int) -> tuple[Parity, Gate]:
+    """The bundle in ``out_dir``: quantized, its manifest with parity and gate figures."""
     model = run.load_model()
     # calibrate on clean training windows: the device hears speech, not our augmented copies
     tflite = to_int8_tflite(model, representative_windows(run.windows("train_clean").x, calibration,
                                                           seed=run.config.seed))
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MODEL_FILE).write_bytes(tflite)
     inp, outp, ops = tensor_details(tflite)
     manifest = build_manifest(
@@ -47,13 +74,11 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
     )
     write_manifest(out_dir, manifest)  # stamped with manifest_sha256, which the device checks
     parity = check_parity(run, model, load_classifier(out_dir))
-    manifest["metrics"] = {**parity.to_dict(), "parity_passed": not parity.failures(),
+    verdict = class_gate(parity.int8_report)
+    manifest["metrics"] = {**parity.to_dict(), "parity_passed": not parity.failures(), "gate": verdict.to_dict(),
                            "training_run": {k: run.metrics.get(k) for k in ("test", "validation", "epochs_run")}}
     write_manifest(out_dir, manifest)
-    for plot in ("confusion.png",):
-        if (Path(run_dir) / plot).exists():
-            shutil.copy(Path(run_dir) / plot, out_dir / plot)
-    return out_dir, parity
+    return parity, verdict
 
 
 def check_parity(run: Run, model, classifier: Classifier) -> Parity:

@@ -30,7 +30,7 @@ def test_converting_a_run_indexes_no_corpus(tiny_run, tmp_path, monkeypatch):
         raise AssertionError("the converter indexed a corpus")
 
     monkeypatch.setattr(prepare_module, "index_folders", refuse)
-    bundle, parity = convert_run(tiny_run, tmp_path / "bundle", progress=False)
+    bundle, parity = convert_run(tiny_run, tmp_path / "bundle", progress=False, gate=False)
     assert (bundle / "model.tflite").is_file() and parity.source == "test" and parity.windows > 0
 
 
@@ -47,15 +47,20 @@ def test_the_run_gives_the_windows_training_scored(tiny_run):
 
 @pytest.mark.slow
 def test_fit_convert_classify_as_a_user_runs_them(tiny_data, tmp_path):
+    """Two epochs on two speakers: ser-convert refuses the result at the class gate and writes
+    nothing; converted past the gate (as the conversion tests do), the bundle classifies."""
+    from ser_convert.convert import convert_run
+
     run, bundle = tmp_path / "run", tmp_path / "bundle"
     fit = _run(TRAIN, "fit", str(tiny_data), "-o", str(run), "--test-speakers", "04", "--validation-speakers", "03",
                "--epochs", "2", "--width", "8", "--depth", "2", "--no-augment", "--norm", "speaker",
                "--cache", str(tmp_path / "cache"), "-q")
     assert fit.returncode == 0, fit.stderr
     assert "test speakers: 30 clips" in fit.stdout and (run / "clips.json").is_file()
-    convert = _run(CONVERT, str(run), "-o", str(bundle), "-q")
-    assert convert.returncode == 0, convert.stderr
-    assert "parity on test speakers ravdess:04" in convert.stdout
+    refused = _run(CONVERT, str(run), "-o", str(bundle), "-q")
+    assert refused.returncode == 1 and "has recall" in refused.stderr and "below the floor" in refused.stderr
+    assert not bundle.exists() and not list(tmp_path.glob(".bundle.*"))  # nothing written, no staging left
+    convert_run(run, bundle, progress=False, gate=False)
     clip = sorted((tiny_data / "Actor_04").glob("*.flac"))[0]
     classify = _run(EDGE, "classify", "-m", str(bundle), str(clip), "--json")
     assert classify.returncode == 0, classify.stderr

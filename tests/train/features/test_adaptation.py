@@ -124,7 +124,7 @@ def test_speaker_run_converts_and_evaluates_cold_and_adapted(tiny_data: Path, tm
     block = json.loads((tmp_path / "run" / "normalisation.json").read_text())
     assert block["kind"] == "speaker_cmvn" and len(block["statistics"]["mean"]) == 30
     assert block["statistics"]["speakers"] == 2  # actors 01 and 02 train
-    bundle_dir, _ = convert_run(tmp_path / "run", tmp_path / "bundle", progress=False)
+    bundle_dir, _ = convert_run(tmp_path / "run", tmp_path / "bundle", progress=False, gate=False)
     bundle = load_bundle(bundle_dir)
     assert bundle.adaptive and bundle.manifest["normalisation"] == block
     result = evaluate(bundle_dir, [tiny_data], speakers=("ravdess:04",), adapt_seconds=5.0, cache_dir=tmp_path / "cache")

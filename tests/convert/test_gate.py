@@ -1,0 +1,76 @@
+"""The class gate: a bundle whose model has given up on a class is not written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ser_convert.gate import class_gate
+
+CONVERT = "import sys; from ser_convert.cli import main; sys.argv = ['ser-convert', *sys.argv[1:]]; main()"
+
+
+def _report(uar: float, **recalls) -> dict:
+    return {"uar": uar, "per_class_recall": recalls}
+
+
+def test_the_floor_is_half_the_uar_and_at_least_chance():
+    gate = class_gate(_report(0.6, neutral=0.25, happy=0.9, sad=0.7, angry=0.55))
+    assert gate.floor == pytest.approx(0.3) and gate.below == {"neutral": 0.25} and not gate.passed
+    assert "'neutral' has recall 0.250" in gate.failures()[0]
+    weak = class_gate(_report(0.3, neutral=0.2, happy=0.3, sad=0.4, angry=0.3))  # half the UAR < chance 0.25
+    assert weak.floor == pytest.approx(0.25) and weak.below == {"neutral": 0.2}
+    assert class_gate(_report(0.5, neutral=0.5, happy=0.5, sad=0.5, angry=0.5)).passed
+
+
+def test_a_class_the_speakers_lack_is_unchecked_not_failed():
+    gate = class_gate(_report(0.5, neutral=0.5, happy=None, sad=0.5))
+    assert gate.passed and gate.unchecked == ("happy",) and gate.to_dict()["unchecked"] == ["happy"]
+
+
+@pytest.fixture(scope="module")
+def collapsed_run(tiny_run, tmp_path_factory):
+    """The tiny run with its output layer's bias pushed to "sad": it says sad whatever it hears."""
+    import keras
+    import shutil
+
+    run = tmp_path_factory.mktemp("collapsed") / "run"
+    shutil.copytree(tiny_run, run)
+    model = keras.models.load_model(run / "model.keras", compile=False)
+    kernel, bias = model.get_layer("logits").get_weights()
+    bias[:] = -20.0
+    bias[2] = 20.0  # "sad"
+    model.get_layer("logits").set_weights([kernel * 0.0, bias])
+    model.save(run / "model.keras")
+    return run
+
+
+def test_ser_convert_refuses_a_collapsed_model_and_names_the_classes(collapsed_run, tmp_path):
+    out = tmp_path / "bundle"
+    proc = subprocess.run([sys.executable, "-c", CONVERT, str(collapsed_run), "-o", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    for label in ("neutral", "happy", "angry", "fearful", "disgust", "surprised"):
+        assert f"class '{label}' has recall 0.000" in proc.stderr
+    assert "'sad'" not in proc.stderr  # the one class it says is recalled whole
+    assert not out.exists() and not list(tmp_path.glob(".bundle.*"))
+
+
+def test_an_existing_bundle_is_left_as_it_was_when_the_gate_refuses(collapsed_run, tiny_bundle, tmp_path):
+    import shutil
+
+    from ser_convert.convert import GateError, convert_run
+
+    out = shutil.copytree(tiny_bundle, tmp_path / "bundle")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(GateError, match="not written to"):
+        convert_run(collapsed_run, out, progress=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_the_manifest_records_the_gate(tiny_bundle):
+    gate = json.loads((tiny_bundle / "manifest.json").read_text())["metrics"]["gate"]
+    assert set(gate) == {"passed", "floor", "below", "unchecked"} and gate["floor"] >= 1 / 7
