@@ -40,6 +40,9 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
     if run.kind != "conv1d":
         raise ConfigError(f"{run_dir}: a {run.kind} run is a reference for ser-train cv, not a device model; "
                           "convert a conv1d run")
+    if run.config.model.head != "windows":
+        raise ConfigError(f"{run_dir}: its clips are decided by an utterance head ({run.config.model.head}), which the "
+                          "device does not run yet; convert a run with --head windows")
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

@@ -25,6 +25,8 @@ BALANCES = ("class", "class+speaker", "class+speaker+corpus")
 POOLINGS = ("mean", "mean+max")
 #: conv1d: the device's network; functionals: the reference baseline (`ser_train.fit.functionals`)
 MODEL_KINDS = ("conv1d", "functionals")
+#: how a clip is decided: the mean of its windows' scores, or an utterance head (`ser_train.fit.utterance`)
+HEADS = ("windows", "utterance", "utterance+stats")
 MONITORS = ("val_uar", "val_loss")
 
 
@@ -38,6 +40,9 @@ class ModelConfig(Checked):
     kind: str = opt("conv1d", "Model: conv1d (the device's network) or functionals (the reference baseline: "
                     "per-clip statistics and a logistic regression; training only).", "choice", choices=MODEL_KINDS,
                     flag="--model")
+    head: str = opt("windows", "How a clip is decided: windows (the mean of its windows' scores), utterance (a "
+                    "head on the mean and sd of its windows' embeddings), utterance+stats (and its statistics).",
+                    "choice", choices=HEADS)
     width: int = opt(48, "Filters in the first conv block.", "int", low=4, high=512)
     depth: int = opt(3, "Conv blocks.", "int", low=1, high=6)
     kernel: int = opt(5, "Conv kernel length, frames.", "int", low=1, high=15)
@@ -46,10 +51,12 @@ class ModelConfig(Checked):
     pooling: str = opt("mean", "Pooling over time before the dense layer.", "choice", choices=POOLINGS)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field; ``kind`` only when it is not conv1d, so configs from before it keep their dict."""
+        """Every field; ``kind`` and ``head`` only when not at their first values (conv1d, windows),
+        so configs from before they existed keep their dict."""
         data = dataclasses.asdict(self)
-        if data["kind"] == "conv1d":
-            del data["kind"]
+        for name, first in (("kind", "conv1d"), ("head", "windows")):
+            if data[name] == first:
+                del data[name]
         return data
 
     @classmethod

@@ -123,6 +123,8 @@ def run_fold(base: TrainConfig, fold: Fold, fold_dir: Path, *, progress: bool = 
     features_s = time.time() - started
     model, history = train_model(config, data, verbose=2 if progress else 0)  # -v: a line per epoch
     predict = lambda x: model.predict(x, batch_size=256, verbose=0)  # noqa: E731
+    if config.model.head != "windows":
+        return _head_fold(config, fold, fold_dir, started, model, history, data, features_s)
     test = fold_metrics(predict, data)
     adapted = None
     if config.params.normalisation == "speaker_cmvn" and test is not None:
@@ -135,6 +137,34 @@ def run_fold(base: TrainConfig, fold: Fold, fold_dir: Path, *, progress: bool = 
     metrics = {"validation": validation, "test": test, "epochs_run": epochs,
                "windows": {k: len(v) for k, v in data.windows.items() if k != "train_clean"}}
     save_run(fold_dir, model=model, config=config, data=data, history=history, metrics=metrics)
+    extra = {"features_seconds": round(features_s, 1), **({"adapted": adapted} if adapted else {})}
+    return _finish(fold, fold_dir, data, metrics, started, extra)
+
+
+def _head_fold(config: TrainConfig, fold: Fold, fold_dir: Path, started: float, model, history: dict, data,
+               features_s: float) -> dict:
+    """A fold decided by an utterance head (`ser_train.fit.utterance`): figures per adaptation condition
+    of a speaker-normalised recipe ("all" the main ones), else on the test windows."""
+    from ser_train.fit.utterance import HEAD_FILE, run_head
+
+    head, embed, stats = run_head(config, model, data)
+
+    def figures(windows) -> Optional[dict]:
+        ids, scores = head.scores(embed, windows, stats)
+        return clip_figures(ids, scores, data) if len(ids) else None
+
+    adapted = None
+    if config.params.normalisation == "speaker_cmvn":
+        from ser_train.evaluate.cv_adapt import condition_windows
+
+        adapted = {name: figures(w) for name, w in condition_windows(config, data).items()}
+        test = adapted.get("all")
+    else:
+        test = figures(data.windows["test"])
+    validation = figures(data.windows["validation"])
+    metrics = {"validation": validation, "test": test, "epochs_run": len(history.get("loss", []))}
+    save_run(fold_dir, model=model, config=config, data=data, history=history, metrics=metrics)
+    head.model.save(Path(fold_dir) / HEAD_FILE)
     extra = {"features_seconds": round(features_s, 1), **({"adapted": adapted} if adapted else {})}
     return _finish(fold, fold_dir, data, metrics, started, extra)
 

@@ -31,6 +31,16 @@ def adapted_test_figures(predict: Callable, config, data, figures: Callable) -> 
     ``figures(ids, scores)`` turns clip scores (clip numbers of ``data.clips``) into the cv figures."""
     from ser_train.metrics import aggregate_clip_scores
 
+    out = {}
+    for name, windows in condition_windows(config, data).items():
+        ids, scores = aggregate_clip_scores(predict(windows.x), windows.clip)
+        out[name] = figures(np.asarray(ids), scores)
+    return out
+
+
+def condition_windows(config, data, names=tuple(CONDITIONS)) -> dict:
+    """{condition: test windows normalised as a device adapted under it} (conditions without a
+    window are left out); window clip numbers are positions in ``data.clips``."""
     at = [i for i, c in enumerate(data.clips) if data.split.part_of(c) == "test"]
     test = [data.clips[i] for i in at]
     features, _ = extract([c.path for c in test], FeatureCache(Path(config.cache_dir), config.params),
@@ -42,13 +52,12 @@ def adapted_test_figures(predict: Callable, config, data, figures: Callable) -> 
         return data.label_set.index_of(clip.emotion) == neutral
 
     out = {}
-    for name, (budget, neutral_only) in CONDITIONS.items():
+    for name in names:
+        budget, neutral_only = CONDITIONS[name]
         local, _fallback = held_out_norms(test, voiced, config.params, data.prior, budget, seed=config.seed,
                                           learn_from=is_neutral if neutral_only else None)
         norms = {(at[k], variant): norm for (k, variant), norm in local.items()}
         windows = build_windows(test, features, data.label_set, config.params, numbers=at, norms=norms)
-        if len(windows) == 0:
-            continue
-        ids, scores = aggregate_clip_scores(predict(windows.x), windows.clip)
-        out[name] = figures(np.asarray(ids), scores)
+        if len(windows):
+            out[name] = windows
     return out

@@ -20,6 +20,7 @@ from ser_train.fit.balance import window_weights
 from ser_train.fit.model import build_model
 from ser_train.fit.prepare import Prepared, prepare
 from ser_train.fit.run import save_run
+from ser_train.fit.utterance import HEAD_FILE, head_report, run_head
 from ser_train.metrics import aggregate_clip_scores, report
 
 log = logging.getLogger(__name__)
@@ -129,9 +130,16 @@ def fit(config: TrainConfig, run_dir: Path, *, progress: bool = True, verbose: i
     log.info("windows: %s", {k: len(v) for k, v in data.windows.items()})
     model, history = train_model(config, data, verbose=verbose)
     predict = lambda x: model.predict(x, batch_size=256, verbose=0)  # noqa: E731
+    if config.model.head != "windows":  # the clips' decisions come from the utterance head
+        head, embed, stats = run_head(config, model, data)
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        head.model.save(Path(run_dir) / HEAD_FILE)
+        evaluate = lambda part: head_report(head, embed, stats, data.windows[part], data)  # noqa: E731
+    else:
+        evaluate = lambda part: evaluate_windows(predict, data.windows[part], data.clips, data.label_set)  # noqa: E731
     metrics = {
-        "validation": evaluate_windows(predict, data.windows["validation"], data.clips, data.label_set),
-        "test": evaluate_windows(predict, data.windows["test"], data.clips, data.label_set),
+        "validation": evaluate("validation"),
+        "test": evaluate("test"),
         "windows": {k: len(v) for k, v in data.windows.items() if k != "train_clean"},
         "train_seconds": round(time.time() - started, 1),
         "epochs_run": len(history.get("loss", [])),

@@ -61,3 +61,16 @@ def test_cv_of_the_baseline_reports_every_fold(tiny_data, tmp_path):
     assert result["summary"]["speaker"]["uar"]["n"] == 2
     assert all(f["metrics"]["n"] > 0 and f["epochs"] == 0 for f in result["folds"])
     assert result["recipe"]["model"]["kind"] == "functionals"
+
+
+def test_an_utterance_head_decides_the_clips_of_a_run(tiny_data, tmp_path):
+    """--head utterance+stats: a regression on the clip's window embeddings and statistics; its
+    figures are the run's; the converter refuses it until the device runs heads."""
+    run = tmp_path / "run"
+    proc = _cli(TRAIN, "fit", str(tiny_data), "-o", str(run), "--head", "utterance+stats", "--epochs", "2",
+                "--width", "8", "--depth", "2", "--no-augment", "--norm", "speaker", "--test-speakers", "04",
+                "--validation-speakers", "03", "--cache", str(tmp_path / "cache"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert (run / "head.pkl").is_file() and json.loads((run / "metrics.json").read_text())["test"]["n"] == 30
+    refused = _cli(CONVERT, str(run), "-o", str(tmp_path / "bundle"))
+    assert refused.returncode == 78 and "utterance head" in refused.stderr
