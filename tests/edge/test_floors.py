@@ -1,7 +1,7 @@
 """The device package's floors: a wing imports only wings below it (or on its own floor without a
 cycle), counting every import in the source, function-level ones included.
 
-Floors, bottom up (docs: CONTRIBUTING.md): errors and config; audio; frontend; model; listen;
+Floors, bottom up (docs: CONTRIBUTING.md): errors, smallfile and config; audio; frontend; model; listen;
 sources and sinks; service and bench; then cli, cliutil, info and api.
 """
 
@@ -14,7 +14,7 @@ EDGE = Path(__file__).resolve().parents[2] / "edge"
 PACKAGE = "ser_edge"
 
 FLOORS = [
-    {"", "errors", "config"},  # "": the package itself (__version__)
+    {"", "errors", "smallfile", "config"},  # "": the package itself (__version__)
     {"audio"},
     {"frontend"},
     {"model"},
