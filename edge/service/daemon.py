@@ -227,7 +227,7 @@ class Listener:
                     if self.view is not None:
                         self.view.update(rt.pipeline, force=True)  # the final state stays on screen
                 finally:
-                    self._adapt.save()
+                    self._adapt.close()
                     close_outputs(rt.sinks, self._spools, self.stopper.left())
             if self.source is not None:
                 self.source.close()
@@ -239,7 +239,7 @@ class Listener:
         """Re-read the configuration file (with the same flags); True if the new one runs."""
         assert self.rt is not None and self.source is not None
         self.notifier.reloading()
-        self._adapt.save()
+        self._adapt.sync()  # saves, or takes a file changed on disk (adapt reset) instead of saving over it
         try:
             new = load_settings(self.config_path, self.overrides)
             changed = [k for k in Settings.__dataclass_fields__ if getattr(new, k) != getattr(self.settings, k)]

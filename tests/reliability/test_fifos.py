@@ -41,6 +41,22 @@ def _all(cases: dict[str, list[str]]) -> dict:
     return {name: future.result() for name, future in done.items()}
 
 
+def test_a_fifo_as_the_statistics_file(fifo: Path, wav: Path) -> None:
+    state = ["-m", str(MODEL), "--state", str(fifo)]
+    done = _all({
+        "listen": SER_EDGE + ["listen", "-q", "-m", str(MODEL), "--adaptation-state", str(fifo),
+                              "--from-wav", str(wav)],
+        "show": SER_EDGE + ["adapt", "show", *state],
+        "reset": SER_EDGE + ["adapt", "reset", *state],
+        "enrol": SER_EDGE + ["adapt", "enrol", str(wav), *state],
+    })
+    for name, result in done.items():
+        assert result.returncode == 78, (name, result.stderr)
+        assert f"adaptation_state {fifo}: is a FIFO, not a statistics file" in result.stderr, (name, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert fifo.is_fifo()
+
+
 def test_a_fifo_as_the_manifest(tmp_path: Path, wav: Path) -> None:
     bundle = tmp_path / "bundle"
     shutil.copytree(MODEL, bundle)
