@@ -166,7 +166,7 @@ def adapt_show(config_path, model, state, as_json) -> None:
 @adapt_group.command(name="reset")
 @_adapt_options
 def adapt_reset(config_path, model, state, as_json) -> None:
-    """Start again from the model's prior (stop or reload the service afterwards)."""
+    """Start again from the model's prior (a running service takes it at its next save or reload)."""
     from ser_edge.service import adaptcmd
 
     _, adapter, store, _ = adaptcmd.open_state(config_path, model, state)

@@ -13,7 +13,7 @@ PACKAGES = {"ser_edge": ROOT / "edge", "ser_train": ROOT / "train", "ser_convert
 
 
 def module_name(path: Path, package: str) -> str:
-    """edge/listen/events.py -> 'ser_edge.listen.events'; an __init__.py is its package."""
+    """edge/listen/pipeline.py -> 'ser_edge.listen.pipeline'; an __init__.py is its package."""
     rel = path.relative_to(PACKAGES[package]).with_suffix("")
     return ".".join([package, *(p for p in rel.parts if p != "__init__")])
 

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional
 from .schema import Invalid, Spec, check
 from ser_edge.errors import ConfigError
 from ser_edge.events import EVENT_NAMES
+from ser_edge.smallfile import NotRegularFile, read_regular
 from .settings import Settings, iter_specs, unknown_event_types
 
 if sys.version_info >= (3, 11):
@@ -25,6 +26,9 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 Key = tuple[str, ...]
+
+#: largest configuration file read, bytes
+MAX_CONFIG_BYTES = 1 << 20
 
 
 def flag_for(key: Key, spec: Spec) -> str:
@@ -52,14 +56,18 @@ def read_toml(path: str | os.PathLike) -> dict[str, Any]:
     """Parse a TOML file; ConfigError naming the file (and the line, for syntax errors)."""
     name = str(path)
     try:
-        with open(name, "rb") as f:
-            return tomllib.load(f)
+        data = read_regular(name, MAX_CONFIG_BYTES)  # a FIFO or a device is refused, never waited on
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{name}: larger than {MAX_CONFIG_BYTES >> 20} MB; not a configuration file")
+        return tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{name}: configuration file not found") from None
     except IsADirectoryError:
         raise ConfigError(f"{name}: is a directory, not a configuration file") from None
     except PermissionError:
         raise ConfigError(f"{name}: cannot read the configuration file (permission denied)") from None
+    except NotRegularFile as exc:
+        raise ConfigError(f"{name}: {exc.strerror}, not a configuration file") from None
     except OSError as exc:
         raise ConfigError(f"{name}: cannot read the configuration file ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:

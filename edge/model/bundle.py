@@ -24,6 +24,7 @@ from typing import Any, Optional
 from ser_edge.config.versioned import sha256
 from ser_edge.errors import BundleError, ConfigError, shown
 from ser_edge.frontend.normalise import Prior
+from ser_edge.smallfile import NotRegularFile, read_regular
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.audio.wavfile import MAX_RATE, MIN_RATE
 from .circumplex import Point, read_circumplex
@@ -112,13 +113,14 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
     if not Path(bundle_dir).is_dir():
         raise BundleError(f"{shown(bundle_dir)}: no model bundle there (expected a folder with {MODEL_FILE} and {MANIFEST_FILE})")
     try:
-        with open(path, "rb") as f:
-            text = f.read(MAX_MANIFEST_BYTES + 1)
+        text = read_regular(path, MAX_MANIFEST_BYTES)  # a FIFO or a device is refused, never waited on
         if len(text) > MAX_MANIFEST_BYTES:
             raise BundleError(f"{shown(path)}: larger than {MAX_MANIFEST_BYTES} bytes; not a manifest")
         manifest = json.loads(text.decode("utf-8"))
     except FileNotFoundError:
         raise BundleError(f"{shown(bundle_dir)}: {MANIFEST_FILE} is missing") from None
+    except (NotRegularFile, IsADirectoryError) as exc:
+        raise BundleError(f"{shown(path)}: {exc.strerror}, not a manifest file") from None
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BundleError(f"{shown(path)}: not a readable JSON manifest ({exc})") from None
     if not isinstance(manifest, dict):

@@ -1,9 +1,11 @@
 """`ser-edge adapt show | reset | enrol FILE...`: the speaker statistics a listener keeps.
 
 Each command finds the model and the state file as `ser-edge listen` would (``--config``,
-``--model``, ``--state``), so it reads and writes the very file the service uses. Stop the
-service (or reload it afterwards) when resetting or enrolling: a running listener saves
-its own statistics over the file at its next save.
+``--model``, ``--state``), so it reads and writes the very file the service uses. A running
+listener notices the new file at its next save (within ``adaptation_save_s``), at SIGHUP or
+at exit, and takes it instead of saving over it. A file that cannot be written (a read-only
+disk, a folder of another user) is a ConfigError (exit status 78), never a success; so is
+anything but a regular file at the path.
 """
 
 from __future__ import annotations
@@ -40,14 +42,15 @@ def show(adapter: Adapter, store: AdaptStore, note: str) -> dict:
 
 
 def reset(adapter: Adapter, store: AdaptStore) -> dict:
-    """Start again from the prior (written to the file)."""
+    """Start again from the prior (written to the file; ConfigError if it cannot be)."""
     store.reset(adapter)
     return show(adapter, store, "reset to the prior")
 
 
 def enrol(recognizer: Recognizer, adapter: Adapter, store: AdaptStore, files: Sequence[Path],
           report: Callable[[str], None]) -> tuple[dict, list[str]]:
-    """Learn from the voiced speech of recordings of the user, then save; (summary, failures)."""
+    """Learn from the voiced speech of recordings of the user, then save (ConfigError if that fails);
+    (summary, failures)."""
     failures = []
     for path in files:
         before = adapter.stats.heard_s
@@ -58,5 +61,5 @@ def enrol(recognizer: Recognizer, adapter: Adapter, store: AdaptStore, files: Se
             report(f"skipped {exc}")
             continue
         report(f"{path}: {adapter.stats.heard_s - before:.1f} s of speech")
-    store.save(adapter)
+    store.write(adapter)
     return show(adapter, store, f"enrolled {len(files) - len(failures)} file(s)"), failures

@@ -209,7 +209,7 @@ class Listener(Reloading):
                     if self.view is not None:
                         self.view.update(rt.pipeline, force=True)  # the final state stays on screen
                 finally:
-                    self._adapt.save()
+                    self._adapt.close()
                     close_outputs(rt.sinks, self._spools, self.stopper.left())
             if self.source is not None:
                 self.source.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ser_edge.errors import ConfigError, shown
 from ser_edge.config.settings import Settings
+from ser_edge.smallfile import kind_of
 
 _SCRATCH = ".ser-edge-check-"
 
@@ -40,6 +41,8 @@ def _append_problem(path: Path) -> str:
     """Why ``path`` cannot be opened for appending (its folders made as needed), or ''."""
     if path.is_dir():
         return "Is a directory"
+    if path.exists() and not path.is_file():  # a FIFO would block the open below: refused, as `listen` does
+        return f"is {kind_of(path.stat().st_mode)}, not a regular file"
     if path.exists():
         try:
             with open(path, "a", encoding="utf-8"):

@@ -63,7 +63,7 @@ class Reloading:
         """Re-read the configuration file (with the same flags); True if the new one runs."""
         assert self.rt is not None and self.source is not None
         self.notifier.reloading()
-        self._adapt.save()
+        self._adapt.sync()  # saves, or takes a file changed on disk (adapt reset) instead of saving over it
         try:
             new = load_settings(self.config_path, self.overrides)
             changed = [k for k in Settings.__dataclass_fields__ if getattr(new, k) != getattr(self.settings, k)]

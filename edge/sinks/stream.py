@@ -15,6 +15,7 @@ from typing import IO, Any, Iterable, Optional, Union
 
 from ser_edge.errors import ConfigError
 from ser_edge.events import Event
+from ser_edge.smallfile import NotRegularFile, check_regular
 from .base import BaseSink
 from .private import make_private_dirs, open_private
 
@@ -55,7 +56,8 @@ class JsonlFileSink(BaseSink):
 
     Missing parent folders are created with mode 0700 and a new file with mode 0600, whatever
     the umask (an existing file keeps its mode). The file is opened in append mode only, so a
-    restart never truncates earlier events.
+    restart never truncates earlier events. Only a regular file: a FIFO, device or socket at
+    the path is a ConfigError (exit status 78), never a hang.
     """
 
     def __init__(
@@ -73,9 +75,20 @@ class JsonlFileSink(BaseSink):
     @staticmethod
     def _open(path: Path) -> IO[str]:
         try:
+            if path.exists() and not path.is_dir():  # (a folder: open's own "Is a directory")
+                check_regular(path.stat().st_mode, path)  # a FIFO or a device is refused before it is opened
             make_private_dirs(path.parent)
-            fd = open_private(path, os.O_WRONLY | os.O_APPEND)
+            # O_NONBLOCK: a FIFO put there meanwhile cannot hang the open (regular files ignore the flag)
+            fd = open_private(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
+            try:
+                check_regular(os.fstat(fd).st_mode, path)
+            except OSError:
+                os.close(fd)
+                raise
             return open(fd, "a", buffering=1, encoding="utf-8")  # buffering=1: line-buffered
+        except NotRegularFile as exc:
+            raise ConfigError(f"cannot open the event file {path} for appending: {exc.strerror}, not a regular "
+                              "file") from None
         except OSError as exc:
             raise ConfigError(f"cannot open the event file {path} for appending: {exc.strerror or exc}") from exc
 

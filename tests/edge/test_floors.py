@@ -1,8 +1,8 @@
 """The device package's floors: a wing imports only wings below it (or on its own floor without a
 cycle), counting every import in the source, function-level ones included.
 
-Floors, bottom up (docs: CONTRIBUTING.md): errors; events; config; audio; frontend; model;
-listen; sources and sinks; service and bench; then cli, cliutil, info and api.
+Floors, bottom up (docs: CONTRIBUTING.md): errors and smallfile; events; config; audio; frontend;
+model; listen; sources and sinks; service and bench; then cli, cliutil, info and api.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ EDGE = PACKAGES["ser_edge"]
 PACKAGE = "ser_edge"
 
 FLOORS = [
-    {"", "errors"},  # "": the package itself (__version__)
+    {"", "errors", "smallfile"},  # "": the package itself (__version__)
     {"events"},  # the event types, their fields and one JSON form: what every other wing speaks
     {"config"},
     {"audio"},
