@@ -35,13 +35,13 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from .mfcc import MfccExtractor, frame_signal
-from .params import FeatureParams
+from .params import FeatureParams, frames_in
 
 PROSODY_COLUMNS = ("log_f0", "voicing", "voiced", "log_energy", "spectral_centroid_hz", "spectral_flatness",
                    "zero_crossing_rate")
 #: floor of the mean square before the log: 1e-10 = -100 dBFS (digital silence gives -23.03)
 ENERGY_FLOOR = 1e-10
-#: rows per pass in `ProsodyExtractor.from_spans`: a 0.5 s hop (50 frames) in one pass, ~0.5 MB of temporaries
+#: rows per pass in `ProsodyExtractor.from_signal`: a 0.5 s hop (50 frames) in one pass, ~0.5 MB of temporaries
 CHUNK_FRAMES = 64
 #: floor of each power bin for the spectral flatness (power units of `MfccExtractor.power_spectrum`)
 FLATNESS_FLOOR = 1e-10
@@ -52,7 +52,7 @@ class YinPlan(NamedTuple):
     rate (``sample_rate / decimate``), lengths of raw audio in samples at ``sample_rate``."""
 
     decimate: int  # 2 (a [1, 3, 3, 1] low-pass, then every other sample) when that keeps
-    #                8 samples per period of f0_max_hz, else 1
+    #                8 samples per period of f0_max_hz and the hop is even, else 1
     tau_min: int  # shortest lag searched: floor(rate / f0_max_hz)
     tau_max: int  # the CMND is computed for lags 1..tau_max; lags up to tau_max - 1 are searched
     window: int  # W: samples compared with their shifted copy (one longest period)
@@ -78,7 +78,7 @@ def _smooth_size(n: int) -> int:
 def yin_plan(params: FeatureParams) -> YinPlan:
     """The decimation, lags, span and FFT size for ``params`` (cached)."""
     sr, frame = params.sample_rate, params.frame_length
-    q = 2 if sr / 2.0 >= 8.0 * params.f0_max_hz else 1
+    q = 2 if sr / 2.0 >= 8.0 * params.f0_max_hz and params.hop_length % 2 == 0 else 1
     rate = sr / q
     period = math.ceil(rate / params.f0_min_hz)  # longest period, samples at the tracker's rate
     tau_max = period + 1  # one more lag for the parabola around the longest period
@@ -91,20 +91,25 @@ def yin_plan(params: FeatureParams) -> YinPlan:
                    span=span, lookback=span - frame, n_fft=_smooth_size(window + tau_max), freqs=freqs)
 
 
-def decimated(spans: np.ndarray, plan: YinPlan) -> np.ndarray:
-    """(frames, span) raw samples -> (2, frames, window + tau_max) at the tracker's rate: [0] the
-    signal, [1] its first ``window`` samples followed by zeros (the two inputs of `cmnd`'s FFT).
+def decimated(x: np.ndarray, plan: YinPlan, hop: int, frames: int) -> np.ndarray:
+    """1-D raw samples holding ``frames`` spans, one every ``hop`` -> (2, frames, window + tau_max)
+    at the tracker's rate: [0] each span, [1] its first ``window`` samples followed by zeros
+    (the two inputs of `cmnd`'s FFT).
 
-    Decimation by 2: y[k] = x[2k] + 3 x[2k+1] + 3 x[2k+2] + x[2k+3] (a binomial low-pass; at 16 kHz
-    -2 dB at 2 kHz, -9 dB at 4 kHz, zero at 8 kHz; its gain of 8 does not matter to the CMND)."""
+    Decimation by 2, once for the whole buffer: z[k] = x[2k] + 3 x[2k+1] + 3 x[2k+2] + x[2k+3] (a
+    binomial low-pass; at 16 kHz -2 dB at 2 kHz, -9 dB at 4 kHz, zero at 8 kHz; its gain of 8 does
+    not matter to the CMND). Each z[k] depends on its four samples only, so the spans are the
+    same however the signal was cut into buffers."""
     n = plan.window + plan.tau_max
-    both = np.zeros((2, spans.shape[0], n))
+    both = np.zeros((2, frames, n))
     if plan.decimate == 1:
-        both[0] = spans
+        both[0] = frame_signal(x, n, hop)[:frames]
     else:
-        pairs = spans[:, 1:] + spans[:, :-1]  # x[j] + x[j+1]
-        quads = pairs[:, 1:] + pairs[:, :-1]  # x[j] + 2 x[j+1] + x[j+2]
-        np.add(quads[:, 0:2 * n:2], quads[:, 1:2 * n + 1:2], out=both[0])
+        pairs = x[1:] + x[:-1]  # x[j] + x[j+1]
+        quads = pairs[1:] + pairs[:-1]  # x[j] + 2 x[j+1] + x[j+2]
+        half = quads.shape[0] // 2
+        z = quads[0: 2 * half: 2] + quads[1: 2 * half: 2]
+        both[0] = frame_signal(z, n, hop // 2)[:frames]
     both[1, :, :plan.window] = both[0, :, :plan.window]
     return both
 
@@ -195,37 +200,43 @@ class ProsodyExtractor:
         self._mfcc = MfccExtractor(params)  # its window and power spectrum, not its cepstra
         self._log_range = (math.log(params.f0_min_hz), math.log(params.f0_max_hz))
 
-    def from_spans(self, spans: np.ndarray, power: Optional[np.ndarray] = None) -> np.ndarray:
-        """(frames, span) raw samples, each ending where its MFCC frame ends -> (frames, 7) float32.
+    def from_signal(self, x: np.ndarray, power: Optional[np.ndarray] = None) -> np.ndarray:
+        """1-D float64 samples -> (frames, 7) float32, one row per whole span of ``plan.span``
+        samples every hop; each span ends where its MFCC frame ends, so ``x`` starts
+        ``plan.lookback`` samples before the first MFCC frame (zeros before a signal's start).
 
         ``power``: the MFCC frames' power spectra, (frames, n_fft//2+1) from
         `StreamingMfcc.push_with_power` or `MfccExtractor.power_spectrum`, if the caller has them
         (else they are computed: the same numbers, one FFT more). `CHUNK_FRAMES` rows at a
         time: every step is row by row, so the rows are the same whatever the block size."""
-        n = spans.shape[0]
+        hop, span = self.params.hop_length, self.plan.span
+        n = frames_in(x.shape[0], span, hop)
         if power is not None and power.shape != (n, self.params.n_fft // 2 + 1):
             raise ValueError(f"power spectra of shape {power.shape} for {n} frames; "
                              f"expected ({n}, {self.params.n_fft // 2 + 1})")
         if n <= CHUNK_FRAMES:
-            return self._from_spans(spans, power)
-        return np.concatenate([self._from_spans(spans[i: i + CHUNK_FRAMES], None if power is None else
-                                                power[i: i + CHUNK_FRAMES]) for i in range(0, n, CHUNK_FRAMES)])
+            return self._rows(x, n, power)
+        parts = []
+        for i in range(0, n, CHUNK_FRAMES):
+            m = min(CHUNK_FRAMES, n - i)
+            parts.append(self._rows(x[i * hop: (i + m - 1) * hop + span], m,
+                                    None if power is None else power[i: i + m]))
+        return np.concatenate(parts)
 
-    def _from_spans(self, spans: np.ndarray, power: Optional[np.ndarray]) -> np.ndarray:
+    def _rows(self, x: np.ndarray, n: int, power: Optional[np.ndarray]) -> np.ndarray:
         p, plan = self.params, self.plan
-        out = np.zeros((spans.shape[0], len(PROSODY_COLUMNS)), dtype=np.float32)
-        if spans.shape[0] == 0:
+        out = np.zeros((n, len(PROSODY_COLUMNS)), dtype=np.float32)
+        if n == 0:
             return out
-        x = np.asarray(spans, dtype=np.float64)
         threshold = 1.0 - p.voicing_threshold
-        lag, dip = pick_lags(cmnd(decimated(x, plan), plan), plan, threshold)
+        lag, dip = pick_lags(cmnd(decimated(x, plan, p.hop_length, n), plan), plan, threshold)
         voiced = dip < threshold
         log_f0 = np.subtract(math.log(p.sample_rate / plan.decimate), np.log(lag))
         log_f0 = np.minimum(np.maximum(log_f0, self._log_range[0]), self._log_range[1])
         np.copyto(out[:, 0], log_f0, where=voiced, casting="same_kind")
         np.subtract(1.0, np.minimum(dip, 1.0), out=out[:, 1], casting="same_kind")
         out[:, 2] = voiced
-        self._frame_columns(x, power, out)
+        self._frame_columns(frame_signal(x, plan.span, p.hop_length)[:n], power, out)
         return out
 
     def _frame_columns(self, x: np.ndarray, power: Optional[np.ndarray], out: np.ndarray) -> None:
@@ -239,12 +250,12 @@ class ProsodyExtractor:
             power = self._mfcc.power_spectrum(emphasised)
         out[:, 4], out[:, 5] = spectral_shape(power, p)
         signs = np.signbit(frames)
-        out[:, 6] = np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1) * (1.0 / (length - 1))
+        out[:, 6] = (signs[:, 1:] != signs[:, :-1]).sum(axis=1) * (1.0 / (length - 1))
 
     def __call__(self, signal: np.ndarray) -> np.ndarray:
         """Whole-signal prosody: 1-D float audio -> (frames, 7) float32, one row per MFCC frame."""
         x = np.concatenate([np.zeros(self.plan.lookback), np.asarray(signal, dtype=np.float64).reshape(-1)])
-        return self.from_spans(frame_signal(x, self.plan.span, self.params.hop_length))
+        return self.from_signal(x)
 
     def stream(self) -> "StreamingProsody":
         """A fresh streaming extractor sharing this one's plan and matrices."""
@@ -266,11 +277,10 @@ class StreamingProsody:
         x = np.asarray(block, dtype=np.float64).reshape(-1)
         if x.size:
             self._pending = np.concatenate([self._pending, x])
-        spans = frame_signal(self._pending, self._x.plan.span, self._x.params.hop_length)
-        out = self._x.from_spans(spans, power)
-        if spans.shape[0]:
-            self._pending = self._pending[spans.shape[0] * self._x.params.hop_length:].copy()
-            self.frames_out += spans.shape[0]
+        out = self._x.from_signal(self._pending, power)
+        if out.shape[0]:
+            self._pending = self._pending[out.shape[0] * self._x.params.hop_length:].copy()
+            self.frames_out += out.shape[0]
         return out
 
     def reset(self) -> None:
