@@ -34,7 +34,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from .mfcc import MfccExtractor, frame_signal
+from .mfcc import MfccExtractor
 from .params import FeatureParams, frames_in
 
 PROSODY_COLUMNS = ("log_f0", "voicing", "voiced", "log_energy", "spectral_centroid_hz", "spectral_flatness",
@@ -91,6 +91,14 @@ def yin_plan(params: FeatureParams) -> YinPlan:
                    span=span, lookback=span - frame, n_fft=_smooth_size(window + tau_max), freqs=freqs)
 
 
+def _frames(x: np.ndarray, length: int, hop: int, count: int) -> np.ndarray:
+    """Read-only view of ``count`` frames of ``length`` samples every ``hop`` of a contiguous 1-D
+    array that holds them (`mfcc.frame_signal` without its checks, a few us a call fewer)."""
+    view = np.ndarray((count, length), dtype=x.dtype, buffer=x, offset=0, strides=(hop * x.itemsize, x.itemsize))
+    view.flags.writeable = False
+    return view
+
+
 def decimated(x: np.ndarray, plan: YinPlan, hop: int, frames: int) -> np.ndarray:
     """1-D raw samples holding ``frames`` spans, one every ``hop`` -> (2, frames, window + tau_max)
     at the tracker's rate: [0] each span, [1] its first ``window`` samples followed by zeros
@@ -103,13 +111,13 @@ def decimated(x: np.ndarray, plan: YinPlan, hop: int, frames: int) -> np.ndarray
     n = plan.window + plan.tau_max
     both = np.zeros((2, frames, n))
     if plan.decimate == 1:
-        both[0] = frame_signal(x, n, hop)[:frames]
+        both[0] = _frames(x, n, hop, frames)
     else:
         pairs = x[1:] + x[:-1]  # x[j] + x[j+1]
         quads = pairs[1:] + pairs[:-1]  # x[j] + 2 x[j+1] + x[j+2]
         half = quads.shape[0] // 2
         z = quads[0: 2 * half: 2] + quads[1: 2 * half: 2]
-        both[0] = frame_signal(z, n, hop // 2)[:frames]
+        both[0] = _frames(z, n, hop // 2, frames)
     both[1, :, :plan.window] = both[0, :, :plan.window]
     return both
 
@@ -151,8 +159,6 @@ def _lags(top: int) -> np.ndarray:
 
 
 _AROUND = np.array([-1, 0, 1])
-#: (a, b, c) around the chosen lag -> (a - c, a - 2b + c): the parabola's slope and bend
-_PARABOLA = np.array([[1.0, 1.0], [0.0, -2.0], [-1.0, 1.0]])
 
 
 def pick_lags(curve: np.ndarray, plan: YinPlan, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -171,8 +177,10 @@ def pick_lags(curve: np.ndarray, plan: YinPlan, threshold: float) -> tuple[np.nd
     best = bottom.argmax(axis=1)
     best = np.where(bottom[rows, best], best, seg.argmin(axis=1)) + (plan.tau_min - 1)
     around = curve[rows[:, None], best[:, None] + _AROUND]
-    slope, bend = np.einsum("ij,jk->ki", around, _PARABOLA, optimize=False)
-    shift = np.maximum(np.minimum(slope / np.maximum(2.0 * bend, 1e-12), 1.0), -1.0)
+    a, b, c = around.T
+    bend = a + c
+    bend -= 2.0 * b
+    shift = np.maximum(np.minimum((a - c) / np.maximum(2.0 * bend, 1e-12), 1.0), -1.0)
     shift += best
     shift += 1.0
     return shift, around[:, 1]
@@ -199,6 +207,7 @@ class ProsodyExtractor:
         self.plan = yin_plan(params)
         self._mfcc = MfccExtractor(params)  # its window and power spectrum, not its cepstra
         self._log_range = (math.log(params.f0_min_hz), math.log(params.f0_max_hz))
+        self.hop = params.hop_length  # samples; a property that computes, read once
 
     def from_signal(self, x: np.ndarray, power: Optional[np.ndarray] = None) -> np.ndarray:
         """1-D float64 samples -> (frames, 7) float32, one row per whole span of ``plan.span``
@@ -209,7 +218,7 @@ class ProsodyExtractor:
         `StreamingMfcc.push_with_power` or `MfccExtractor.power_spectrum`, if the caller has them
         (else they are computed: the same numbers, one FFT more). `CHUNK_FRAMES` rows at a
         time: every step is row by row, so the rows are the same whatever the block size."""
-        hop, span = self.params.hop_length, self.plan.span
+        hop, span = self.hop, self.plan.span
         n = frames_in(x.shape[0], span, hop)
         if power is not None and power.shape != (n, self.params.n_fft // 2 + 1):
             raise ValueError(f"power spectra of shape {power.shape} for {n} frames; "
@@ -229,19 +238,20 @@ class ProsodyExtractor:
         if n == 0:
             return out
         threshold = 1.0 - p.voicing_threshold
-        lag, dip = pick_lags(cmnd(decimated(x, plan, p.hop_length, n), plan), plan, threshold)
+        x = np.ascontiguousarray(x)
+        lag, dip = pick_lags(cmnd(decimated(x, plan, self.hop, n), plan), plan, threshold)
         voiced = dip < threshold
         log_f0 = np.subtract(math.log(p.sample_rate / plan.decimate), np.log(lag))
         log_f0 = np.minimum(np.maximum(log_f0, self._log_range[0]), self._log_range[1])
         np.copyto(out[:, 0], log_f0, where=voiced, casting="same_kind")
         np.subtract(1.0, np.minimum(dip, 1.0), out=out[:, 1], casting="same_kind")
         out[:, 2] = voiced
-        self._frame_columns(frame_signal(x, plan.span, p.hop_length)[:n], power, out)
+        self._frame_columns(_frames(x, plan.span, self.hop, n), power, out)
         return out
 
     def _frame_columns(self, x: np.ndarray, power: Optional[np.ndarray], out: np.ndarray) -> None:
         """Log energy, spectral centroid and flatness, zero-crossing rate of each MFCC frame into ``out``."""
-        p, lookback, length = self.params, self.plan.lookback, self.params.frame_length
+        p, lookback, length = self.params, self.plan.lookback, self.plan.span - self.plan.lookback
         frames = x[:, lookback:]
         mean_square = np.einsum("ij,ij->i", frames, frames, optimize=False) * (1.0 / length)
         np.log(np.maximum(mean_square, ENERGY_FLOOR), out=out[:, 3], casting="same_kind")
@@ -279,7 +289,7 @@ class StreamingProsody:
             self._pending = np.concatenate([self._pending, x])
         out = self._x.from_signal(self._pending, power)
         if out.shape[0]:
-            self._pending = self._pending[out.shape[0] * self._x.params.hop_length:].copy()
+            self._pending = self._pending[out.shape[0] * self._x.hop:].copy()
             self.frames_out += out.shape[0]
         return out
 
