@@ -120,17 +120,21 @@ def _affect_text(result) -> str:
 @click.option("--clips", default=40, show_default=True, type=click.IntRange(1, 100000), help="Clips to time.")
 @click.option("--realtime-seconds", default=20.0, show_default=True, type=click.FloatRange(0, 3600),
               help="Seconds of real-time streaming to measure CPU over; 0 = skip.")
+@click.option("--prosody", is_flag=True,
+              help="Also time the prosody tracks per window (log F0, voicing, energy; docs/FEATURES.md), even "
+                   "for a model that does not use them.")
 @click.option("--json", "as_json", is_flag=True, help="Every figure as one JSON document.")
-def bench(model: str | None, data_dir: Path | None, clips: int, realtime_seconds: float, as_json: bool) -> None:
+def bench(model: str | None, data_dir: Path | None, clips: int, realtime_seconds: float, prosody: bool,
+          as_json: bool) -> None:
     """Measure speed, memory and size of the device pipeline on real speech.
 
-    Per window: feature and inference ms (p50/p95/p99); the real-time factor of file -> events;
+    Per window: feature, inference (and with --prosody, prosody) ms (p50/p95/p99); the real-time factor of file -> events;
     time from process start to the first decision and peak RSS of `classify` and `listen`; model
     size and multiply-accumulates; CPU while streaming a file at real-time pace.
     """
     from ser_edge.bench.run import format_report, run_bench
 
-    report = run_bench(model, data_dir, clips=clips, realtime_s=realtime_seconds,
+    report = run_bench(model, data_dir, clips=clips, realtime_s=realtime_seconds, prosody=prosody,
                        log=lambda text: click.echo(f"ser-edge bench: {text}", err=True))
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 

@@ -7,7 +7,11 @@ the 1-minute load average before and after is part of the report.
 Per analysis window (``window_ms`` of audio, one every ``window_hop_ms``):
 * features: the streaming MFCC of the ``window_hop_ms`` of new audio that completes the
   window, pushed in ``BLOCK_MS`` blocks as `listen` does, plus the window's normalisation;
+* prosody, when the bundle's parameters have it on or ``--prosody`` asks what it would cost: the
+  streaming prosody tracks (`ser_edge.frontend.prosody`) of the same new audio, in the same blocks,
+  given the MFCC's power spectra (`StreamingMfcc.push_with_power`);
 * inference: quantize, `invoke`, dequantize (`Classifier.scores`).
+The total is features + prosody (when measured) + inference.
 Whole pipeline: real-time factor = processing s / audio s of `FileSource` -> `Pipeline` ->
 JSON lines (what `listen --from-wav` does, minus writing to stdout). Start-up, peak RSS of
 the commands and CPU while streaming are measured on separate processes (`ser_edge.bench.processes`).
@@ -36,6 +40,7 @@ from ser_edge.model.classifier import Classifier
 from ser_edge.errors import ConfigError
 from ser_edge.model.interpreter import make_interpreter
 from ser_edge.frontend.mfcc import MfccExtractor
+from ser_edge.frontend.prosody import ProsodyExtractor
 from ser_edge.model.load import bundle_path, load_classifier
 from ser_edge.listen.adapter import for_bundle
 from ser_edge.listen.pipeline import Pipeline
@@ -93,25 +98,36 @@ def _clocks() -> np.ndarray:
     return np.array([time.perf_counter(), time.process_time()])
 
 
-def window_timings(audio: Iterable[np.ndarray], classifier: Classifier) -> dict[str, Any]:
-    """Feature, inference and total ms per window over clips of float32 audio at the model rate
-    (any iterable: a generator keeps one clip in memory at a time); ``total_cpu`` is the
-    process CPU time of the same work, which a busy machine's preemptions do not inflate."""
+def window_timings(audio: Iterable[np.ndarray], classifier: Classifier, *, prosody: bool = False) -> dict[str, Any]:
+    """Feature, prosody, inference and total ms per window over clips of float32 audio at the model
+    rate (any iterable: a generator keeps one clip in memory at a time); ``total_cpu`` is the
+    process CPU time of the same work, which a busy machine's preemptions do not inflate. Prosody
+    is measured when the bundle's parameters have it on, or when ``prosody`` asks for it."""
     p = classifier.bundle.params
     block = p.sample_rate * BLOCK_MS // 1000
     blocks_per_hop = max(1, round(p.window_hop_samples / block))
     extractor = MfccExtractor(p)
+    tracker = ProsodyExtractor(p) if prosody or p.prosody else None
     adapter = for_bundle(classifier.bundle)
     norm = adapter.norm() if adapter is not None else None  # speaker models: the prior's statistics
     classifier.scores(np.zeros(classifier.input_shape[1:], np.float32))  # first invoke sets up kernels
-    features, inference, cpu = [], [], []
+    features, tracks, inference, cpu = [], [], [], []
     for x in audio:
         stream, frames, recent = extractor.stream(), [], deque(maxlen=blocks_per_hop)
+        prosodic = tracker.stream() if tracker is not None else None
         next_end = p.window_frames
         for i in range(0, x.size, block):
             t0 = _clocks()
-            frames.append(stream.push(x[i:i + block]))
-            recent.append(_clocks() - t0)  # the last blocks_per_hop pushes make the window's new frames
+            if prosodic is None:
+                frames.append(stream.push(x[i:i + block]))
+            else:  # the same MFCC, with the power spectra the prosody's spectral columns take
+                rows, power = stream.push_with_power(x[i:i + block])
+                frames.append(rows)
+            t1 = _clocks()
+            if prosodic is not None:
+                prosodic.push(x[i:i + block], power)
+            recent.append(np.concatenate([t1 - t0, _clocks() - t1]))  # the last blocks_per_hop pushes make
+            # the window's new frames: [MFCC wall, MFCC CPU, prosody wall, prosody CPU]
             while stream.frames_out >= next_end:  # a window ends within this block
                 rows = np.concatenate(frames)[next_end - p.window_frames:next_end]
                 t1 = _clocks()
@@ -121,12 +137,16 @@ def window_timings(audio: Iterable[np.ndarray], classifier: Classifier) -> dict[
                 t3 = _clocks()
                 pushes = np.sum(recent, axis=0)
                 features.append(1000.0 * (pushes[0] + t2[0] - t1[0]))
+                tracks.append(1000.0 * pushes[2])
                 inference.append(1000.0 * (t3[0] - t2[0]))
-                cpu.append(1000.0 * (pushes[1] + t3[1] - t1[1]))
+                cpu.append(1000.0 * (pushes[1] + pushes[3] + t3[1] - t1[1]))
                 next_end += p.window_hop_frames
-    return {"features": percentiles(features), "inference": percentiles(inference),
-            "total": percentiles(np.add(features, inference)), "total_cpu": percentiles(cpu),
-            "window_s": p.window_ms / 1000.0, "hop_s": p.window_hop_ms / 1000.0}
+    out = {"features": percentiles(features), "inference": percentiles(inference),
+           "total": percentiles(np.add(np.add(features, tracks), inference)), "total_cpu": percentiles(cpu),
+           "window_s": p.window_ms / 1000.0, "hop_s": p.window_hop_ms / 1000.0}
+    if tracker is not None:
+        out["prosody"] = {**percentiles(tracks), "model_uses_it": p.prosody}
+    return out
 
 
 def pipeline_rtf(paths: Sequence[Path], classifier: Classifier) -> dict[str, Any]:
@@ -168,12 +188,13 @@ def machine() -> dict[str, Any]:
 
 
 def run_bench(model: Optional[str | os.PathLike], data: Optional[str | os.PathLike], *, clips: int = 40,
-              realtime_s: float = 20.0, log=lambda text: None) -> dict[str, Any]:
-    """Every figure of `ser-edge bench` as one JSON-able dict (see the module docstring)."""
+              realtime_s: float = 20.0, prosody: bool = False, log=lambda text: None) -> dict[str, Any]:
+    """Every figure of `ser-edge bench` as one JSON-able dict (see the module docstring);
+    ``prosody``: time the prosody tracks per window even if the bundle does not use them."""
     data_dir = resolve_data_dir(data)
     with tempfile.TemporaryDirectory(prefix="ser-edge-bench-") as tmp:
         origin = bundle_path(model)
-        report = _run(load_bundle(pin_bundle(origin, Path(tmp))), data_dir, clips, realtime_s, log)
+        report = _run(load_bundle(pin_bundle(origin, Path(tmp))), data_dir, clips, realtime_s, prosody, log)
     report["model"]["path"] = str(origin.resolve())  # not the copy's
     return report
 
@@ -185,7 +206,7 @@ def pin_bundle(bundle_dir: Path, into: Path) -> Path:
     return Path(shutil.copytree(bundle_dir, into / "bundle"))
 
 
-def _run(bundle: Bundle, data_dir: Path, clips: int, realtime_s: float, log) -> dict[str, Any]:
+def _run(bundle: Bundle, data_dir: Path, clips: int, realtime_s: float, prosody: bool, log) -> dict[str, Any]:
     bundle_dir = bundle.path
     classifier = load_classifier(bundle)
     paths = pick_clips(data_dir, bundle, clips)
@@ -194,7 +215,7 @@ def _run(bundle: Bundle, data_dir: Path, clips: int, realtime_s: float, log) -> 
     log(f"timing {len(paths)} clips")
     audio = [load_audio(p, bundle.params.sample_rate) for p in paths]
     report["data"]["audio_s"] = round(sum(x.size for x in audio) / bundle.params.sample_rate, 2)
-    report["per_window_ms"] = window_timings(audio, classifier)
+    report["per_window_ms"] = window_timings(audio, classifier, prosody=prosody)
     report["pipeline"] = pipeline_rtf(paths, classifier)
     head = np.concatenate(audio[:5]) if audio else np.zeros(0, np.float32)
     report["adaptation_us"] = adaptation_cost(bundle, MfccExtractor(bundle.params)(head))
@@ -237,6 +258,13 @@ def _adapt_line(a: Optional[dict]) -> str:
     return f"p50 {a['p50'] / 1000:.3f}  p95 {a['p95'] / 1000:.3f} ms; {a['memory_floats']} floats of state{note}"
 
 
+def _prosody_lines(stats: Optional[dict]) -> list[str]:
+    if not stats:
+        return []
+    note = "" if stats["model_uses_it"] else "  (this model does not use it: what it would cost)"
+    return [f"  prosody (F0, voicing, energy, spectrum)    {_ms(stats)}{note}"]
+
+
 def format_report(r: dict[str, Any]) -> str:
     """The report as a short table for people (the JSON has every figure)."""
     m, w, pipe, start = r["model"], r["per_window_ms"], r["pipeline"], r["startup"]
@@ -252,6 +280,7 @@ def format_report(r: dict[str, Any]) -> str:
         f"per window ({w['window_s']:g} s, one every {w['hop_s']:g} s; {w['total']['n']} windows)"
         "      p50      p95      p99  ms",
         f"  features (streaming MFCC + normalisation)  {_ms(w['features'])}",
+        *_prosody_lines(w.get("prosody")),
         f"  inference (int8, quantize..dequantize)     {_ms(w['inference'])}",
         f"  total                                      {_ms(w['total'])}",
         f"  total, CPU time (preemption excluded)      {_ms(w['total_cpu'])}",

@@ -167,10 +167,13 @@ class MfccExtractor:
         return np.concatenate([self._from_frames(frames[i: i + CHUNK_FRAMES]) for i in range(0, n, CHUNK_FRAMES)])
 
     def _from_frames(self, frames: np.ndarray) -> np.ndarray:
-        p = self.params
         if frames.shape[0] == 0:
-            return np.zeros((0, p.n_mfcc), dtype=np.float32)
-        power = self.power_spectrum(frames)
+            return np.zeros((0, self.params.n_mfcc), dtype=np.float32)
+        return self.from_power(self.power_spectrum(frames))
+
+    def from_power(self, power: np.ndarray) -> np.ndarray:
+        """Power spectra (frames, n_fft//2+1) from `power_spectrum` -> MFCC (frames, n_mfcc), float32."""
+        p = self.params
         cepstra = _rowwise_matmul(np.log(np.maximum(self.mel_power(power), p.log_floor)), self._m.dct)
         if p.energy_c0:
             cepstra[:, 0] = np.log(np.maximum(power.sum(axis=1), p.log_floor))
@@ -197,18 +200,33 @@ class StreamingMfcc:
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """Add 1-D float samples; return the newly completed frames, (n, n_mfcc) float32."""
+        frames = self._frames(block)
+        out = self._x.from_frames(frames)
+        self._advance(frames.shape[0])
+        return out
+
+    def push_with_power(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As `push`, and the frames' power spectra (n, n_fft//2+1) float64 too (the MFCC is the
+        same): for the spectral columns of `ser_edge.frontend.prosody`, without a second FFT."""
+        frames = self._frames(block)
+        power = self._x.power_spectrum(frames)
+        out = self._x.from_power(power) if frames.shape[0] else self._x.from_frames(frames)
+        self._advance(frames.shape[0])
+        return out, power
+
+    def _frames(self, block: np.ndarray) -> np.ndarray:
         p = self._x.params
         x = np.asarray(block).reshape(-1)
         if x.size:
             emphasised = preemphasis(x, p.preemphasis, self._previous)
             self._previous = float(x[-1])
             self._pending = np.concatenate([self._pending, emphasised])
-        frames = frame_signal(self._pending, p.frame_length, p.hop_length)
-        out = self._x.from_frames(frames)
-        if frames.shape[0]:
-            self._pending = self._pending[frames.shape[0] * p.hop_length :].copy()
-            self.frames_out += frames.shape[0]
-        return out
+        return frame_signal(self._pending, p.frame_length, p.hop_length)
+
+    def _advance(self, n: int) -> None:
+        if n:
+            self._pending = self._pending[n * self._x.params.hop_length :].copy()
+            self.frames_out += n
 
     def reset(self) -> None:
         """Forget all state, as if the stream started again."""

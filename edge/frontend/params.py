@@ -22,6 +22,8 @@ FILTERBANKS = ("continuous", "fft_bins")
 NORMALISATIONS = ("window_cmvn", "window_mean", "none", "speaker_cmvn")
 #: constants of the speaker (adaptive) normalisation; written only when they matter (see `to_dict`)
 ADAPT_FIELDS = ("adapt_time_constant_s", "adapt_prior_s")
+#: settings of the prosody tracks (`ser_edge.frontend.prosody`); written only when they matter (see `to_dict`)
+PROSODY_FIELDS = ("prosody", "f0_min_hz", "f0_max_hz", "voicing_threshold")
 #: fields that act on classification windows, not on MFCC frames
 WINDOW_FIELDS = ("window_ms", "window_hop_ms", "normalisation", *ADAPT_FIELDS)
 
@@ -69,6 +71,15 @@ class FeatureParams(Versioned):
         "speaker_cmvn: time constant of the exponential forgetting, seconds of speech", default=600.0)
     adapt_prior_s: float = _doc(
         "speaker_cmvn: weight of the population prior the statistics start from, seconds of speech", default=10.0)
+    prosody: bool = _doc(
+        "compute the prosody tracks beside the MFCC, one row per MFCC frame (log F0, voicing, log energy, "
+        "spectral centroid, flatness, zero-crossing rate: see ser_edge.frontend.prosody)", default=False)
+    f0_min_hz: float = _doc(
+        "prosody: lowest F0 the tracker looks for, Hz; sets its analysis span (two periods: 33.75 ms at 60 Hz)",
+        default=60.0)
+    f0_max_hz: float = _doc("prosody: highest F0 the tracker looks for, Hz", default=800.0)
+    voicing_threshold: float = _doc(
+        "prosody: a frame is voiced when its periodicity (1 - the YIN dip, 0..1) is above this", default=0.8)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -114,13 +125,15 @@ class FeatureParams(Versioned):
         """Plain JSON-able dict of every field (plus the front-end version).
 
         The speaker-normalisation constants are left out unless the normalisation is
-        ``speaker_cmvn`` or they differ from their defaults, so that parameters made before
-        they existed keep their dict and their `stable_hash`."""
+        ``speaker_cmvn`` or they differ from their defaults, and the prosody settings unless
+        ``prosody`` is on or they differ from their defaults, so that parameters made before
+        they existed keep their dict, their `stable_hash` and their `frame_hash`."""
         data = super().to_dict()
         defaults = {f.name: f.default for f in dataclasses.fields(self)}
-        for name in ADAPT_FIELDS:
-            if self.normalisation != "speaker_cmvn" and data[name] == defaults[name]:
-                del data[name]
+        for names, used in ((ADAPT_FIELDS, self.normalisation == "speaker_cmvn"), (PROSODY_FIELDS, self.prosody)):
+            for name in names:
+                if not used and data[name] == defaults[name]:
+                    del data[name]
         return data
 
     def frame_hash(self) -> str:
@@ -162,6 +175,20 @@ def _validate(p: FeatureParams) -> None:
     check("fmax_hz", p.fmax_hz is None or 0 < p.fmax_hz <= nyquist, f"None or a frequency in (0, {nyquist:g}] Hz")
     check("fmin_hz", 0 <= p.fmin_hz < p.mel_fmax_hz, f"a frequency in [0, {p.mel_fmax_hz:g}) Hz")
     check("window_ms", p.window_samples >= p.frame_length, f"at least one frame ({p.frame_ms} ms)")
+    _validate_prosody(p)
+
+
+def _validate_prosody(p: FeatureParams) -> None:
+    def check(name: str, ok: bool, allowed: str) -> None:
+        require(p, FeatureParams.WHAT, name, ok, allowed)
+
+    check("prosody", isinstance(p.prosody, bool), "true or false")
+    top = p.sample_rate / 4.0  # the shortest lag searched is then >= 4 samples
+    check("f0_max_hz", _is_number(p.f0_max_hz) and 0 < p.f0_max_hz <= top, f"a frequency in (0, {top:g}] Hz")
+    check("f0_min_hz", _is_number(p.f0_min_hz) and 20.0 <= p.f0_min_hz < p.f0_max_hz / 2.0,
+          f"a frequency in [20, f0_max_hz/2={p.f0_max_hz / 2.0:g}) Hz")
+    check("voicing_threshold", _is_number(p.voicing_threshold) and 0.0 < p.voicing_threshold < 1.0,
+          "a number in (0, 1)")
 
 
 def _is_number(v: object) -> bool:

@@ -1,9 +1,11 @@
 """Per-clip features from the device's own front end, computed in parallel and cached.
 
-A clip's features are its MFCC frames, (n, n_mfcc) float32, and the voice gate's
-speech flags, (n_hops,) bool, exactly as `ser_edge` computes them on the device. The
-cache is keyed by the feature-parameter hash, a variant name (clean audio or an
-augmented copy) and the file's path, size and mtime, so a second run reads instead
+A clip's features are its MFCC frames, (n, n_mfcc) float32, the voice gate's
+speech flags, (n_hops,) bool, and, when the parameters have ``prosody`` on, its prosody
+rows, (n, 7) float32 (`ser_edge.frontend.prosody.PROSODY_COLUMNS`, row i beside MFCC frame i),
+exactly as `ser_edge` computes them on the device. The cache is keyed by the feature-parameter
+frame hash (which holds the prosody settings when prosody is on), a variant name (clean audio
+or an augmented copy) and the file's path, size and mtime, so a second run reads instead
 of computing, and a changed file or parameter is recomputed.
 """
 
@@ -24,6 +26,7 @@ from ser_edge.audio.read import load_audio
 from ser_edge.errors import SerEdgeError
 from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.frontend.params import FeatureParams
+from ser_edge.frontend.prosody import ProsodyExtractor
 from ser_edge.frontend.vad import VoiceGate
 
 log = logging.getLogger(__name__)
@@ -34,17 +37,21 @@ AudioTransform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 @dataclass(frozen=True)
 class ClipFeatures:
-    """MFCC frames (n, n_mfcc) float32 and speech flags (n_hops,) bool of one clip."""
+    """MFCC frames (n, n_mfcc) float32, speech flags (n_hops,) bool and, with prosody on,
+    prosody rows (n, 7) float32 of one clip (None with prosody off)."""
 
     frames: np.ndarray
     speech: np.ndarray
+    prosody: Optional[np.ndarray] = None
 
 
 def compute_features(samples: np.ndarray, params: FeatureParams) -> ClipFeatures:
-    """Front end + voice gate on 1-D float32 audio at ``params.sample_rate``."""
+    """Front end + voice gate (+ prosody when ``params.prosody``) on 1-D float32 audio at
+    ``params.sample_rate``."""
     frames = MfccExtractor(params)(samples)
     speech = VoiceGate.from_params(params).push(samples)
-    return ClipFeatures(frames=frames, speech=np.asarray(speech, dtype=bool))
+    prosody = ProsodyExtractor(params)(samples) if params.prosody else None
+    return ClipFeatures(frames=frames, speech=np.asarray(speech, dtype=bool), prosody=prosody)
 
 
 class FeatureCache:
@@ -61,10 +68,13 @@ class FeatureCache:
         return self.root / variant / digest[:2] / f"{digest}.npz"
 
     def load(self, clip_path: Path, variant: str) -> Optional[ClipFeatures]:
+        """The stored features, or None when absent, half-written, or without the prosody
+        rows that these parameters want."""
         path = self.path_for(clip_path, variant)
         try:
             with np.load(path) as z:
-                return ClipFeatures(frames=z["frames"], speech=z["speech"])
+                prosody = z["prosody"] if self.params.prosody else None  # KeyError: made without
+                return ClipFeatures(frames=z["frames"], speech=z["speech"], prosody=prosody)
         except (FileNotFoundError, zipfile.BadZipFile, KeyError, ValueError, EOFError):
             return None  # absent or a half-written file from an interrupted run
 
@@ -72,7 +82,8 @@ class FeatureCache:
         path = self.path_for(clip_path, variant)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez(tmp, frames=features.frames, speech=features.speech)
+        extra = {} if features.prosody is None else {"prosody": features.prosody}
+        np.savez(tmp, frames=features.frames, speech=features.speech, **extra)
         os.replace(tmp, path)  # atomic: readers never see half a file
 
 

@@ -38,13 +38,13 @@ def mfcc_functionals(frames: np.ndarray, speech: np.ndarray) -> np.ndarray:
     return np.concatenate([x.mean(axis=0), x.std(axis=0), delta.std(axis=0)])
 
 
-def prosody_functionals(log_f0: np.ndarray, voicing: np.ndarray, log_energy: np.ndarray,
+def prosody_functionals(log_f0: np.ndarray, voiced: np.ndarray, log_energy: np.ndarray,
                         centroid_hz: np.ndarray, flatness: np.ndarray, zcr: np.ndarray, hop_s: float) -> np.ndarray:
     """(len(PROSODY_NAMES),) float64 from per-hop tracks of equal length n: log F0 (used where
-    ``voicing`` is true), log energy, spectral centroid (Hz), flatness (0-1) and zero-crossing
+    ``voiced`` is true), log energy, spectral centroid (Hz), flatness (0-1) and zero-crossing
     rate; ``hop_s`` the hop, s. A clip without voiced frames has zeros for its pitch statistics."""
     n = len(log_energy)
-    voiced_flags = np.asarray(voicing, dtype=bool)[:n]
+    voiced_flags = np.asarray(voiced, dtype=bool)[:n]
     f0 = np.asarray(log_f0, dtype=np.float64)[:n][voiced_flags]
     pitch = np.zeros(8)
     if f0.size >= 2:
@@ -107,10 +107,11 @@ def speaker_zscore(vectors: np.ndarray, speakers: Sequence[str], leave_one_out: 
 
 def clip_vector(frames: np.ndarray, speech: np.ndarray, prosody: Optional[dict[str, np.ndarray]],
                 hop_s: float) -> np.ndarray:
-    """One clip's functionals: MFCC statistics, then prosodic ones when ``prosody`` (track name ->
-    per-hop array: log_f0, voicing, log_energy, centroid_hz, flatness, zcr) is given."""
+    """One clip's functionals: MFCC statistics, then prosodic ones when ``prosody`` (column name of
+    `ser_edge.frontend.prosody.PROSODY_COLUMNS` -> per-hop array) is given."""
     parts = [mfcc_functionals(frames, speech)]
     if prosody is not None:
-        parts.append(prosody_functionals(prosody["log_f0"], prosody["voicing"], prosody["log_energy"],
-                                         prosody["centroid_hz"], prosody["flatness"], prosody["zcr"], hop_s))
+        parts.append(prosody_functionals(prosody["log_f0"], prosody["voiced"], prosody["log_energy"],
+                                         prosody["spectral_centroid_hz"], prosody["spectral_flatness"],
+                                         prosody["zero_crossing_rate"], hop_s))
     return np.concatenate(parts)

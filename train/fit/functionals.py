@@ -19,6 +19,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ser_edge.frontend.prosody import PROSODY_COLUMNS
+
 from ser_train.config import TrainConfig
 from ser_train.data.corpora import Clip
 from ser_train.data.labels import LabelSet, get_label_set
@@ -29,8 +31,6 @@ from ser_train.fit.prepare import Prepared, select_clips
 from ser_train.fit.run import FUNCTIONALS_FILE, save_run
 from ser_train.metrics import report
 
-#: per-hop tracks of the front end's prosody, in its column order
-PROSODY_COLUMNS = ("log_f0", "voicing", "log_energy", "centroid_hz", "flatness", "zcr")
 C = 1.0  # inverse L2 strength of the regression, on standardised statistics
 
 
@@ -68,8 +68,9 @@ def clip_table(config: TrainConfig, clips: Sequence[Clip], split: SpeakerSplit, 
 
 def _prosody(feats) -> Optional[dict[str, np.ndarray]]:
     """The per-hop prosody tracks of a clip's cached features, by name; None without prosody."""
-    tracks = getattr(feats, "prosody", None)
-    return None if tracks is None else dict(zip(PROSODY_COLUMNS, np.asarray(tracks).T))
+    if feats.prosody is None:
+        return None
+    return dict(zip(PROSODY_COLUMNS, np.asarray(feats.prosody, dtype=np.float64).T))
 
 
 def fit_functionals(config: TrainConfig) -> tuple["FunctionalsModel", Prepared, ClipTable]:

@@ -111,10 +111,10 @@ def test_peak_rss_is_the_child_s_own_not_inherited_from_a_bigger_parent():
 @pytest.mark.slow
 def test_bench_json_has_every_figure(data_dir: Path):
     proc = subprocess.run([sys.executable, "-m", "ser_edge", "bench", "--json", "--clips", "3", "--data", str(data_dir),
-                           "--realtime-seconds", "2"], capture_output=True, text=True, timeout=300)
+                           "--realtime-seconds", "2", "--prosody"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    for part in ("features", "inference", "total", "total_cpu"):
+    for part in ("features", "prosody", "inference", "total", "total_cpu"):
         assert set(report["per_window_ms"][part]) >= {"p50", "p95", "p99"}
     assert report["data"]["clips"] == 3
     assert report["model"]["file_bytes"] > 0 and report["model"]["macs"]["total"] > 0
@@ -125,6 +125,23 @@ def test_bench_json_has_every_figure(data_dir: Path):
     assert {"load_1m", "cpu", "cores"} <= set(report["machine_before"])
     assert report["adaptation_us"]["p50"] > 0 and report["adaptation_us"]["adaptive_model"] is True  # the default adapts
     assert "per window" in format_report(report) and "speaker statistics" in format_report(report)
+    assert "prosody (F0, voicing, energy, spectrum)" in format_report(report)  # --prosody: timed, as it would cost
+
+
+@pytest.mark.data
+def test_prosody_is_timed_per_window_when_asked(data_dir: Path):
+    from ser_edge.audio.read import load_audio
+    from ser_edge.bench.run import window_timings
+    from ser_edge.model.load import load_classifier
+
+    classifier = load_classifier(default_bundle_path())
+    clips = [load_audio(p, 16000) for p in pick_clips(data_dir, classifier.bundle, 2)]
+    plain = window_timings(clips, classifier)
+    assert "prosody" not in plain  # the shipped bundles do not use prosody: not timed unless asked
+    timed = window_timings(clips, classifier, prosody=True)
+    assert timed["prosody"]["n"] == timed["total"]["n"] > 0 and timed["prosody"]["p50"] > 0
+    assert timed["prosody"]["model_uses_it"] is False
+    assert timed["total"]["p50"] >= timed["prosody"]["p50"]
 
 
 def test_adaptation_cost_of_a_speaker_model(data_dir: Path, tmp_path: Path):

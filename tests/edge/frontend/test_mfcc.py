@@ -89,6 +89,20 @@ def test_streaming_equals_whole_signal_exactly(block):
     assert stream.frames_out == whole.shape[0]
 
 
+@pytest.mark.parametrize("params", [FeatureParams(), FeatureParams(energy_c0=True)])
+@pytest.mark.parametrize("block", [1, 7, 160, 1000])
+def test_push_with_power_gives_the_same_frames_and_their_power_spectra(params, block):
+    x = _sweep()
+    extractor = MfccExtractor(params)
+    stream = extractor.stream()
+    parts = [stream.push_with_power(x[i : i + block]) for i in range(0, len(x), block)]
+    assert all(m.shape[0] == pw.shape[0] for m, pw in parts)
+    assert np.array_equal(np.concatenate([m for m, _ in parts]), extractor(x))
+    emphasised = preemphasis(x, params.preemphasis)
+    frames = frame_signal(emphasised, params.frame_length, params.hop_length)
+    assert np.array_equal(np.concatenate([pw for _, pw in parts]), extractor.power_spectrum(frames))
+
+
 def test_streaming_with_empty_blocks_and_reset():
     x = _sweep(0.5)
     extractor = MfccExtractor(FeatureParams())

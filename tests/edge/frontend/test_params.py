@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
 from ser_edge.errors import ConfigError
-from ser_edge.frontend.params import FRONT_END_VERSION, FeatureParams, frames_in
+from ser_edge.frontend.params import FRONT_END_VERSION, PROSODY_FIELDS, FeatureParams, frames_in
 
 
 def test_derived_sample_and_frame_counts():
@@ -77,7 +78,7 @@ def test_stable_hash():
 def test_every_field_documents_its_meaning():
     docs = {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(FeatureParams)}
     assert all(docs.values())
-    for unit_field in ("sample_rate", "frame_ms", "hop_ms", "fmin_hz", "fmax_hz", "window_ms"):
+    for unit_field in ("sample_rate", "frame_ms", "hop_ms", "fmin_hz", "fmax_hz", "window_ms", "f0_min_hz", "f0_max_hz"):
         assert any(u in docs[unit_field] for u in ("Hz", "ms")), unit_field
 
 
@@ -85,3 +86,51 @@ def test_frame_hash_ignores_window_fields_only():
     p = FeatureParams()
     assert p.replace(window_ms=2000.0, normalisation="none").frame_hash() == p.frame_hash()
     assert p.replace(n_mfcc=20).frame_hash() != p.frame_hash()
+
+
+#: feature-parameter hashes of the shipped bundles and the old bundle, as their manifests record
+#: them: new fields (speaker normalisation, prosody) must leave them as they were
+SHIPPED_HASHES = {"models/default": "810448152d30ee92", "models/4class": "810448152d30ee92",
+                  "tests/edge/old_bundles/window-cmvn-v1": "945afdec3403dd9c"}
+
+
+@pytest.mark.parametrize("bundle", sorted(SHIPPED_HASHES))
+def test_shipped_bundles_keep_their_parameter_dict_and_hashes(bundle):
+    root = Path(__file__).resolve().parents[3]
+    manifest = json.loads((root / bundle / "manifest.json").read_text())
+    params = FeatureParams.from_dict(manifest["feature_params"])
+    assert params.to_dict() == manifest["feature_params"]
+    assert params.stable_hash() == manifest["feature_params_hash"] == SHIPPED_HASHES[bundle]
+    assert params.frame_hash() == "1636ace310542008"  # the cached frames of every bundle so far
+    assert not params.prosody
+
+
+def test_prosody_settings_are_written_only_when_they_matter():
+    off = FeatureParams()
+    assert not set(PROSODY_FIELDS) & set(off.to_dict())
+    on = off.replace(prosody=True)
+    assert {k: on.to_dict()[k] for k in PROSODY_FIELDS} == {
+        "prosody": True, "f0_min_hz": 60.0, "f0_max_hz": 800.0, "voicing_threshold": 0.8}
+    assert on.stable_hash() != off.stable_hash() and on.frame_hash() != off.frame_hash()  # cache entries apart
+    assert on.replace(f0_min_hz=70.0).frame_hash() != on.frame_hash()
+    changed = off.replace(f0_max_hz=600.0)  # off, but not the default: kept, so that it round-trips
+    assert changed.to_dict()["f0_max_hz"] == 600.0 and changed.stable_hash() != off.stable_hash()
+    for p in (on, changed, on.replace(voicing_threshold=0.6)):
+        assert FeatureParams.from_dict(json.loads(json.dumps(p.to_dict()))) == p
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"prosody": 1}, "prosody=1 is invalid; allowed: true or false"),
+        ({"f0_max_hz": 5000.0}, "f0_max_hz=5000.0 is invalid; allowed: a frequency in (0, 4000] Hz"),
+        ({"f0_min_hz": 500.0}, "f0_min_hz=500.0 is invalid; allowed: a frequency in [20, f0_max_hz/2=400) Hz"),
+        ({"f0_min_hz": 10.0}, "f0_min_hz=10.0 is invalid"),
+        ({"voicing_threshold": 1.0}, "voicing_threshold=1.0 is invalid; allowed: a number in (0, 1)"),
+        ({"voicing_threshold": "high"}, "voicing_threshold='high' is invalid"),
+    ],
+)
+def test_invalid_prosody_settings_are_named(changes, message):
+    with pytest.raises(ConfigError) as err:
+        FeatureParams(**{"prosody": True, **changes})
+    assert message in str(err.value)

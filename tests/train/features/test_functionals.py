@@ -66,5 +66,7 @@ def test_speaker_zscore_all_rows_or_the_others():
 def test_a_clip_vector_appends_prosody_when_it_is_given():
     frames, speech = np.ones((10, 3), np.float32), np.ones(10, bool)
     assert clip_vector(frames, speech, None, 0.01).shape == (9,)
-    tracks = {k: np.zeros(10) for k in ("log_f0", "voicing", "log_energy", "centroid_hz", "flatness", "zcr")}
+    from ser_edge.frontend.prosody import PROSODY_COLUMNS
+
+    tracks = {k: np.zeros(10) for k in PROSODY_COLUMNS}
     assert clip_vector(frames, speech, tracks, 0.01).shape == (9 + len(PROSODY_NAMES),)
