@@ -187,7 +187,7 @@ class WebhookSinkSettings(Checked):
     """[sinks.webhook]: an HTTP POST of each event's JSON."""
 
     url: str = opt("", "http(s) URL to POST events to ('' = off)", "str")
-    headers: dict = opt({}, "extra request headers, e.g. {Authorization = \"Bearer ...\"}", "str_map",
+    headers: dict = opt({}, "extra request headers, e.g. {Authorization = \"Bearer ...\"}", "header_map",
                         secret=True, flag="--webhook-header")
     timeout_s: float = opt(5.0, "per-request timeout, s", low=0.1, high=120, unit="s")
     retries: int = opt(-1, "further attempts for a failed request (refused, timed out, 5xx, 429); "
