@@ -3,7 +3,7 @@
     from ser_edge import api
 
     result = api.classify("clip.wav")                  # a FileResult: label, confidence, scores, arousal, valence
-    result = api.classify(samples, sample_rate=48000)  # a float array, resampled as needed
+    result = api.classify(samples, sample_rate=48000)  # an int16 or float array, resampled as needed
     results = api.classify(["a.wav", "b.wav"], statistics="shared")  # one speaker's files
 
     for event in api.iter_events("long.flac"):         # typed events, as `ser-edge listen` emits
@@ -13,8 +13,11 @@
     api.listen(api.microphone(), on_event=print)       # until Ctrl-C (or the source ends)
 
 A *source* is a file path, a NumPy array (with ``sample_rate``), ``api.microphone(...)`` (or
-the string "microphone"), any iterable of float blocks (with ``sample_rate``), or a ready
-`ser_edge.sources.Source`. ``model`` is a shipped bundle's name ("default", "4class"), a bundle
+the string "microphone"), any iterable of blocks (with ``sample_rate``), or a ready
+`ser_edge.sources.Source`. Arrays and blocks, in both calls: int16 (scaled by 1/32768) or
+float32/float64 in [-1, 1], shape (n,) or (n, 1), every sample finite; anything else is an
+AudioError naming the dtype or shape (`ser_edge.audio.samples`). ``sample_rate``: a whole
+number of Hz from 4000 to 768000. ``model`` is a shipped bundle's name ("default", "4class"), a bundle
 folder, a loaded `Bundle`, or None for the default model; bundles are loaded once and reused.
 """
 
@@ -27,6 +30,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 import numpy as np
 
+from ser_edge.audio.samples import api_rate, api_samples
 from ser_edge.model.bundle import Bundle
 from ser_edge.model.load import bundle_path
 from ser_edge.events import Event, EventFactory
@@ -60,23 +64,26 @@ def _loaded(model: ModelArg) -> Recognizer:
 
 def classify(audio: Union[str, "os.PathLike[str]", np.ndarray, list], sample_rate: Optional[int] = None,
              model: ModelArg = None, statistics: str = "per_file") -> Any:
-    """One decision for a whole clip: a file path, or float samples ((n,) or (n, channels)); a
+    """One decision for a whole clip: a file path, or an array of samples (the module doc's rule); a
     list of them gives a list of decisions.
 
     sample_rate: of the array, Hz (default: the model's rate); not used for files.
     statistics: for speaker-normalised models, "per_file" (learnt per clip from the prior) or
     "shared" (one speaker's clips: carried over from clip to clip of the list).
-    Raises AudioError for unreadable or too short audio, BundleError for a bad model.
+    Raises AudioError for unreadable, too short or refused audio (a dtype, shape, NaN or rate
+    outside the rule), BundleError for a bad model.
     """
     if statistics not in ("per_file", "shared"):
         raise ValueError(f"statistics={statistics!r}; allowed: 'per_file', 'shared'")
     recognizer = _loaded(model)
+    rate = recognizer.params.sample_rate if sample_rate is None else api_rate(sample_rate)
     shared = recognizer.new_adapter() if statistics == "shared" else None
 
     def one(item: Any) -> ClipResult:
-        if isinstance(item, np.ndarray):
-            return recognizer.classify_array(item, sample_rate or recognizer.params.sample_rate, adapter=shared)
-        return recognizer.classify_file(item, adapter=shared)
+        if isinstance(item, (str, os.PathLike)):
+            return recognizer.classify_file(item, adapter=shared)
+        x = api_samples(item, f"array of {getattr(item, 'shape', '?')}")
+        return recognizer.classify_array(x, rate, name=f"array of {x.size} samples", adapter=shared)
 
     return [one(item) for item in audio] if isinstance(audio, (list, tuple)) else one(audio)
 
@@ -94,11 +101,14 @@ def as_source(source: SourceArg, rate: int, sample_rate: Optional[int] = None, *
         return MicrophoneSource(rate)
     if isinstance(source, (str, os.PathLike)):
         return FileSource(source, rate, realtime=realtime)
+    given = rate if sample_rate is None else sample_rate  # checked by the sources (api_rate)
     if isinstance(source, np.ndarray):
-        return ArraySource(source, rate, rate=sample_rate or rate)
+        return ArraySource(source, rate, rate=given)
     if all(hasattr(source, m) for m in ("open", "read", "close")):
         return source  # type: ignore[return-value]
-    return IterableSource(source, rate, rate=sample_rate or rate)  # type: ignore[arg-type]
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        api_samples(source, "source")  # the rule's message (AudioError)
+    return IterableSource(source, rate, rate=given)  # type: ignore[arg-type]
 
 
 def iter_events(source: SourceArg, *, sample_rate: Optional[int] = None, model: ModelArg = None,
@@ -107,7 +117,9 @@ def iter_events(source: SourceArg, *, sample_rate: Optional[int] = None, model: 
                 realtime: bool = False) -> Iterator[Event]:
     """Events (speech_start, emotion, speech_end, status) as the source is read, until it ends.
 
-    sample_rate: of an array or iterable source, Hz (default: the model's rate).
+    sample_rate: of an array or iterable source, Hz (default: the model's rate). Arrays and
+    blocks follow the module doc's rule (AudioError otherwise, at the first block for an array,
+    when the block is reached for an iterable).
     gate, smoothing: settings (defaults as `ser-edge listen`); status_interval_s: 0 = one
     status event at the end only. realtime: pace a file like a live microphone.
     A microphone never ends: stop iterating (or close the generator) to stop it.

@@ -43,7 +43,7 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
     bad: list[str] = []
     if check_audio:
         from ser_edge.audio.read import load_audio
-        from ser_edge.errors import SerEdgeError
+        from ser_edge.errors import SerEdgeError, one_line
 
         for clip in index.clips:
             try:
@@ -52,7 +52,7 @@ def data(data_dirs: tuple[Path, ...], label_set: str, check_audio: bool) -> None
                 bad.append(str(exc))
         click.echo(f"\nunreadable files ({len(bad)}):" if bad else "\nevery file decodes")
         for line in bad:
-            click.echo(f"  {line}")
+            click.echo(f"  {one_line(line)}")  # the file's name is shown escaped, as in the summary
     if index.problems or bad:
         sys.exit(1)  # the listing is complete; the status says not every file is usable
 

@@ -29,6 +29,8 @@ PCM, IEEE_FLOAT, EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
 MIN_RATE, MAX_RATE = 4000, 768000
 # data sizes that streaming writers (arecord to a pipe, sox -t wav -) leave in the header
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000)
+#: ``data_bytes`` of a stream whose writer left the length unknown: read to its end
+OPEN_ENDED = 1 << 62
 #: most channels accepted: more is a corrupt header (65,535 channels of float64 would make a
 #: one-second block 400 GB)
 MAX_CHANNELS = 64
@@ -120,6 +122,10 @@ def wav_blocks(f: BinaryIO, info: WavInfo, block_frames: int) -> Iterator[np.nda
         if whole:
             yield _decode(raw[:whole], info)
         if len(raw) < n * info.frame_bytes:
+            if info.data_bytes < OPEN_ENDED:  # the length was known: the file was cut while we read it
+                got = (info.frames - left) * info.frame_bytes + len(raw)
+                raise AudioError(f"{shown(info.path)}: truncated WAV: header promises {info.data_bytes} bytes of "
+                                 f"audio, the file ended after {got} (cut while it was read?)")
             return  # the end of a stream whose writer did not know its length
         left -= n
 
@@ -215,7 +221,7 @@ def _data_info(name: str, fmt: tuple[int, int, int, bool], offset: int, size: in
     channels, rate, bits, is_float = fmt
     if file_size is None:  # a stream: a length left unknown by its writer means "to the end"
         if size in _UNKNOWN_SIZES:
-            size = 1 << 62
+            size = OPEN_ENDED
     elif size > file_size - offset:
         present = file_size - offset
         if size not in _UNKNOWN_SIZES:

@@ -48,7 +48,7 @@ def _option(key: Key, spec: Spec) -> Callable:
     if spec.kind == "bool":
         decls = [f"{flag}/--no-{flag[2:]}", param_name(key)]
         option = click.option(*decls, **common)
-    elif spec.kind in ("str_map", "number_map"):
+    elif spec.kind in ("str_map", "header_map", "number_map"):
         option = click.option(flag, param_name(key), multiple=True, metavar="KEY=VALUE",
                               **{**common, "default": ()})
     else:
@@ -81,7 +81,7 @@ def _convert(key: Key, spec: Spec, raw: Any) -> Any:
         if key[-1] == "argv":
             return shlex.split(raw)
         return [part.strip() for part in raw.split(",") if part.strip()]
-    if spec.kind in ("str_map", "number_map"):
+    if spec.kind in ("str_map", "header_map", "number_map"):
         table: dict[str, Any] = {}
         for item in raw:
             name, sep, value = item.partition("=") if "=" in item else item.partition(":")

@@ -15,6 +15,7 @@ import sys
 from typing import Any, Mapping, Optional
 
 from .schema import Invalid, Spec, check
+from .versioned import brief
 from ser_edge.errors import ConfigError
 from ser_edge.events import EVENT_NAMES
 from ser_edge.smallfile import NotRegularFile, read_regular
@@ -74,6 +75,9 @@ def read_toml(path: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(f"{name}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{name}: not valid TOML: not UTF-8 text") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(f"{name}: arrays or inline tables nested too deeply (no key takes more than a "
+                          "list or a table of values)") from None
 
 
 def load_settings(path: Optional[str | os.PathLike] = None, overrides: Optional[Mapping[Key, Any]] = None) -> Settings:
@@ -99,14 +103,14 @@ def _collect(table: Mapping[str, Any], prefix: Key, out: dict[Key, Any], *, orig
         key = prefix + (name,)
         if name in sections:
             if not isinstance(value, Mapping):
-                raise ConfigError(f"{origin}: {dotted(key)} must be a table ([{dotted(key)}]), got {value!r}")
+                raise ConfigError(f"{origin}: {dotted(key)} must be a table ([{dotted(key)}]), got {brief(value)}")
             _collect(value, key, out, origin=origin)
         elif name in keys:
             out[key] = _checked(key, value, origin)
         else:
             where = f"[{dotted(prefix)}]" if prefix else "the top level"
             allowed = ", ".join(sorted(keys | sections))
-            raise ConfigError(f"{origin}: unknown key {dotted(key)!r}; allowed in {where}: {allowed}")
+            raise ConfigError(f"{origin}: unknown key {brief(dotted(key))}; allowed in {where}: {allowed}")
 
 
 def _checked(key: Key, value: Any, origin: str) -> Any:
@@ -154,7 +158,7 @@ def _cross_check(s: Settings, *, origin: str) -> None:
 
 
 def _show(value: Any, spec: Spec) -> str:
-    return "'***'" if spec.secret else repr(value)
+    return "'***'" if spec.secret else brief(value)
 
 
 # ----- rendering ------------------------------------------------------------------------------

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from .versioned import invalid
+from .versioned import brief, invalid
 
 #: kinds of values a key may hold
-KINDS = ("number", "int", "bool", "str", "choice", "str_list", "str_map", "number_map")
+KINDS = ("number", "int", "bool", "str", "choice", "str_list", "str_map", "header_map", "number_map")
+#: longest string value (a path, a name, a header), characters: Linux's PATH_MAX is 4096 bytes
+MAX_TEXT = 4096
+#: most items in a list or entries in a table
+MAX_ITEMS = 1000
+#: an HTTP header name (RFC 9110 token)
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class Spec:
             "str": "a string",
             "str_list": "a list of strings",
             "str_map": "a table of string values",
+            "header_map": "a table of HTTP headers: names of letters, digits and !#$%&'*+-.^_`|~, "
+                          "values of Latin-1 text without control characters",
             "number_map": "a table of numbers" + (f" from {self.low:g} to {self.high:g}" if self.low is not None else ""),
         }[self.kind]
 
@@ -132,10 +141,28 @@ def _bool(value: Any, spec: Spec) -> bool:
     return value
 
 
-def _str(value: Any, spec: Spec) -> str:
+def _text(value: Any, spec: Spec) -> str:
+    """A string any key may hold: no NUL (no path or name can hold one), at most `MAX_TEXT` characters."""
     if not isinstance(value, str):
         raise Invalid(spec.allowed())
+    if "\0" in value:
+        raise Invalid(f"{spec.allowed()} without NUL characters")
+    if len(value) > MAX_TEXT:
+        raise Invalid(f"{spec.allowed()} of at most {MAX_TEXT} characters")
     return value
+
+
+def _sized(value: Any, spec: Spec, kind: type) -> Any:
+    """``value`` if it is a ``kind`` (list or Mapping) of at most `MAX_ITEMS` items."""
+    if not isinstance(value, kind):
+        raise Invalid(spec.allowed())
+    if len(value) > MAX_ITEMS:
+        raise Invalid(f"{spec.allowed()} of at most {MAX_ITEMS} items")
+    return value
+
+
+def _str(value: Any, spec: Spec) -> str:
+    return _text(value, spec)
 
 
 def _choice(value: Any, spec: Spec) -> str:
@@ -145,25 +172,35 @@ def _choice(value: Any, spec: Spec) -> str:
 
 
 def _str_list(value: Any, spec: Spec) -> list[str]:
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise Invalid(spec.allowed())
-    return list(value)
+    return [_text(v, spec) for v in _sized(value, spec, (list, tuple))]
 
 
 def _str_map(value: Any, spec: Spec) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-        raise Invalid(spec.allowed())
-    return {str(k): v for k, v in value.items()}
+    return {_text(k, spec): _text(v, spec) for k, v in _sized(value, spec, Mapping).items()}
+
+
+def _header_map(value: Any, spec: Spec) -> dict[str, str]:
+    """HTTP headers that http.client sends as given: a token name, a Latin-1 value without
+    control characters (no CR/LF: a header cannot be split into two)."""
+    table = _str_map(value, spec)
+    for name, text in table.items():
+        if not _TOKEN.fullmatch(name):
+            raise Invalid(f"{spec.allowed()}; {brief(name)} is not a header name")
+        if any(c != "\t" and (ord(c) < 32 or ord(c) == 127) for c in text):
+            raise Invalid(f"{spec.allowed()}; the value of {name} holds a control character")
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError:
+            raise Invalid(f"{spec.allowed()}; the value of {name} is not Latin-1 text") from None
+    return table
 
 
 def _number_map(value: Any, spec: Spec) -> dict[str, float]:
-    if not isinstance(value, Mapping):
-        raise Invalid(spec.allowed())
     inner = Spec(kind="number", doc=spec.doc, low=spec.low, high=spec.high, unit=spec.unit)
-    return {str(k): _number(v, inner) for k, v in value.items()}
+    return {_text(str(k), spec): _number(v, inner) for k, v in _sized(value, spec, Mapping).items()}
 
 
 _CHECKERS = {
     "number": _number, "int": _int, "bool": _bool, "str": _str, "choice": _choice,
-    "str_list": _str_list, "str_map": _str_map, "number_map": _number_map,
+    "str_list": _str_list, "str_map": _str_map, "header_map": _header_map, "number_map": _number_map,
 }

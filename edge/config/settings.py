@@ -186,9 +186,9 @@ class WebhookSinkSettings(Checked):
     """[sinks.webhook]: an HTTP POST of each event's JSON."""
 
     url: str = opt("", "http(s) URL to POST events to ('' = off)", "str")
-    headers: dict = opt({}, "extra request headers, e.g. {Authorization = \"Bearer ...\"}", "str_map",
+    headers: dict = opt({}, "extra request headers, e.g. {Authorization = \"Bearer ...\"}", "header_map",
                         secret=True, flag="--webhook-header")
-    timeout_s: float = opt(5.0, "per-request timeout, s", low=0.1, high=120, unit="s")
+    timeout_s: float = opt(5.0, "deadline for each request as a whole (connect, send, the answer), s", low=0.1, high=120, unit="s")
     retries: int = opt(-1, "further attempts for a failed request (refused, timed out, 5xx, 429); "
                        "-1 = until delivered, later events waiting in the spool", "int", low=-1, high=1000)
     backoff_max_s: float = opt(30.0, "longest wait between attempts (from 0.5 s, doubling), s", low=0.1, high=3600,

@@ -26,9 +26,22 @@ def doc_field(text: str, **kwargs: Any) -> Any:
     return field(metadata={"doc": text}, **kwargs)
 
 
+#: longest repr of a value that a message shows, characters (a 1 MB string is cut, not printed)
+SHOWN_CHARS = 120
+
+
+def brief(value: Any) -> str:
+    """``repr(value)``, cut to `SHOWN_CHARS` characters (saying how long it was) for messages."""
+    text = repr(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[:SHOWN_CHARS]}... ({len(text)} characters)"
+
+
 def invalid(what: str, name: str, value: Any, allowed: str) -> ConfigError:
-    """The one error for a field's value: ``<what> <name>=<value!r> is invalid; allowed: <allowed>``."""
-    return ConfigError(f"{what} {name}={value!r} is invalid; allowed: {allowed}")
+    """The one error for a field's value: ``<what> <name>=<value!r> is invalid; allowed: <allowed>``
+    (the value's repr cut by `brief`)."""
+    return ConfigError(f"{what} {name}={brief(value)} is invalid; allowed: {allowed}")
 
 
 def require(obj: Any, what: str, name: str, ok: bool, allowed: str) -> None:

@@ -122,8 +122,9 @@ class RunningStats:
         return Norm(self.mean.astype(np.float32), (1.0 / std).astype(np.float32))
 
     def update(self, frames: np.ndarray) -> "RunningStats":
-        """Add voiced frames (k, n_mfcc), oldest first; returns self."""
-        x = np.asarray(frames, dtype=np.float64)
+        """Add voiced frames (k, n_mfcc), oldest first; returns self. Rows with a NaN or an
+        infinity are left out (`finite_rows`): one such frame would poison the sums for good."""
+        x = finite_rows(np.asarray(frames, dtype=np.float64))
         k = x.shape[0]
         if k == 0:
             return self
@@ -173,6 +174,12 @@ class RunningStats:
         self._s1 = self._s1 + w * (self.prior.mean - old.mean)
         self._s2 = self._s2 + w * ((self.prior.var + self.prior.mean**2) - (old.var + old.mean**2))
         return self
+
+
+def finite_rows(frames: np.ndarray) -> np.ndarray:
+    """The rows of (k, n_mfcc) frames whose every value is finite (all of them, as they are, when so)."""
+    keep = np.isfinite(frames).all(axis=1)
+    return frames if keep.all() else frames[keep]
 
 
 def voiced(frames: np.ndarray, speech_flags: np.ndarray) -> np.ndarray:

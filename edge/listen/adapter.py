@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 from ser_edge.errors import ConfigError
-from ser_edge.frontend.normalise import Norm, Prior, RunningStats, voiced
+from ser_edge.frontend.normalise import Norm, Prior, RunningStats, finite_rows, voiced
 from ser_edge.frontend.params import FeatureParams
 
 MODES = ("on", "frozen", "off")
@@ -54,7 +54,9 @@ class Adapter:
         return self.stats.speech_s
 
     def learn(self, frames: np.ndarray) -> None:
-        """Add voiced frames (k, n_mfcc), oldest first, if the mode learns."""
+        """Add voiced frames (k, n_mfcc), oldest first, if the mode learns; frames with a NaN or an
+        infinity never enter the statistics (nor make them dirty)."""
+        frames = finite_rows(np.asarray(frames, dtype=np.float64)) if len(frames) else frames
         if self.learning and len(frames):
             self.stats.update(frames)
             self._norm, self.dirty = None, True

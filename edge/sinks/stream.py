@@ -52,12 +52,14 @@ class StdoutSink(BaseSink):
 
 
 class JsonlFileSink(BaseSink):
-    """Appends each event as one JSON line to a file, line-buffered.
+    """Appends each event as one JSON line to a file, one write per event (no buffer).
 
     Missing parent folders are created with mode 0700 and a new file with mode 0600, whatever
     the umask (an existing file keeps its mode). The file is opened in append mode only, so a
     restart never truncates earlier events. Only a regular file: a FIFO, device or socket at
-    the path is a ConfigError (exit status 78), never a hang.
+    the path is a ConfigError (exit status 78), never a hang. A write cut short (a full disk) is
+    cut back off the file (truncated to its length before the write, as the disk spool does): the
+    event is counted as failed and the next one starts on a line of its own, never glued to half a line.
     """
 
     def __init__(
@@ -69,11 +71,11 @@ class JsonlFileSink(BaseSink):
     ) -> None:
         super().__init__(name=name, event_types=event_types)
         self.path = Path(path).expanduser()
-        self._file = self._open(self.path)
+        self._fd: Optional[int] = self._open(self.path)
         log.info("appending events to %s", self.path)
 
     @staticmethod
-    def _open(path: Path) -> IO[str]:
+    def _open(path: Path) -> int:
         try:
             if path.exists() and not path.is_dir():  # (a folder: open's own "Is a directory")
                 check_regular(path.stat().st_mode, path)  # a FIFO or a device is refused before it is opened
@@ -85,7 +87,7 @@ class JsonlFileSink(BaseSink):
             except OSError:
                 os.close(fd)
                 raise
-            return open(fd, "a", buffering=1, encoding="utf-8")  # buffering=1: line-buffered
+            return fd
         except NotRegularFile as exc:
             raise ConfigError(f"cannot open the event file {path} for appending: {exc.strerror}, not a regular "
                               "file") from None
@@ -93,24 +95,39 @@ class JsonlFileSink(BaseSink):
             raise ConfigError(f"cannot open the event file {path} for appending: {exc.strerror or exc}") from exc
 
     def _emit(self, event: Event) -> None:
-        self._file.write(event.to_json() + "\n")
+        if self._fd is None:
+            raise ValueError(f"the event file {self.path} is closed")
+        line = (event.to_json() + "\n").encode("utf-8")
+        before = os.fstat(self._fd).st_size
+        try:
+            done = 0
+            while done < len(line):  # O_APPEND: each part lands at the end
+                done += os.write(self._fd, line[done:])
+        except OSError as exc:
+            self._cut_back(before, exc)
+            raise
+
+    def _cut_back(self, size: int, exc: OSError) -> None:
+        """A write cut short: truncate the file to ``size`` bytes (its length before it), so no half line stays."""
+        try:
+            os.ftruncate(self._fd, size)  # type: ignore[arg-type]
+        except OSError as again:
+            log.error("cannot cut a short write off %s (%s after %s): the next event may follow half a line",
+                      self.path, again.strerror or again, exc.strerror or exc)
 
     def flush(self) -> bool:
-        try:
-            self._file.flush()
-        except (OSError, ValueError) as exc:
-            self.record_failure(exc)
-            return False
-        return True
+        return True  # every event is written whole (or cut back) when it is emitted
 
     def close(self, timeout_s: Optional[float] = None) -> None:
         if self.closed:
             return
         super().close()
-        try:
-            self._file.close()
-        except OSError as exc:
-            self.record_failure(exc)
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError as exc:
+                self.record_failure(exc)
 
 
 def stdout_from_settings(s: Any, ctx: Any) -> Optional[StdoutSink]:

@@ -5,7 +5,10 @@ Uses only urllib. Connection errors, timeouts, HTTP 5xx and 429 are retried with
 back-off, ``retries`` times or (-1) until delivered, while later events wait in the spool
 (bounded; on disk it survives a restart); other 4xx answers are not retried (the request
 itself is wrong). Environment proxy settings (http_proxy, no_proxy) apply as with any urllib
-client.
+client. ``timeout_s`` is a deadline for the whole request (connect, send, the answer's head and
+body: `ser_edge.sinks.http_deadline`), not for each socket read, and at most `MAX_ANSWER_BYTES`
+of an answer's body are read: a server that trickles or answers a gigabyte costs neither time
+nor memory.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from .spool import Spool
 log = logging.getLogger(__name__)
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+#: most bytes of an answer's body read (then the connection is closed: urllib does not reuse it)
+MAX_ANSWER_BYTES = 4096
 
 
 class HttpStatusError(Exception):
@@ -38,7 +43,7 @@ class WebhookSink(BackgroundSink):
     Parameters (keyword-only; times in seconds):
       url: http:// or https:// address.
       headers: extra request headers, e.g. {"Authorization": "Bearer ..."}.
-      timeout_s: per-request timeout (connect and read).
+      timeout_s: deadline for each request as a whole (connect, send, the answer).
       retries: further attempts after the first for retryable faults; -1 = until delivered.
       backoff_s: delay before the first retry; doubles each time, up to backoff_max_s.
       spool: where events wait (a `DiskSpool` survives restarts); default a `MemorySpool`
@@ -75,9 +80,9 @@ class WebhookSink(BackgroundSink):
         self.retries = retries
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
-        from urllib.request import build_opener  # not at import: a listener without a webhook maps no ssl, OpenSSL
+        from .http_deadline import deadline_opener  # not at import: a listener without a webhook maps no ssl, OpenSSL
 
-        self._opener = build_opener()
+        self._opener = deadline_opener()
         super().__init__(name=name, spool=spool, queue_size=queue_size, close_timeout_s=close_timeout_s,
                          event_types=event_types)
         self._start_worker()
@@ -112,7 +117,7 @@ class WebhookSink(BackgroundSink):
         request = Request(self.url, data=body, headers=self.headers, method="POST")
         try:
             with self._opener.open(request, timeout=self.timeout_s) as response:
-                response.read()  # drain so the connection closes cleanly
+                response.read(MAX_ANSWER_BYTES)  # the status is the answer; a body is not waited for
         except HTTPError as exc:  # a subclass of URLError: check it first
             exc.close()
             raise HttpStatusError(self.shown_url, exc.code, exc.code in _RETRY_STATUS) from None

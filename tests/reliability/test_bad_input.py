@@ -9,7 +9,10 @@ Batches run without CAP_DAC_OVERRIDE (as root too), so that the unreadable file 
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,7 @@ from ser_edge.audio.read import load_audio, resample
 from ser_edge.events import EmotionEvent, StatusEvent, event_from_json
 
 from ..wavgen import wav_bytes
-from .support import RATE, SER_EDGE, SER_TRAIN, child_rss, run, without_dac_override
+from .support import RATE, SER_EDGE, SER_TRAIN, child_rss, env, run, without_dac_override
 
 CLIP = "ravdess/Actor_01/03-01-05-02-01-01-01.flac"  # angry, strong
 MODEL = Path(__file__).resolve().parents[2] / "models" / "default"
@@ -308,3 +311,23 @@ def test_one_hour_file_streams_with_bounded_memory(data_dir: Path, tmp_path: Pat
     assert [e.audio_s for e in events if isinstance(e, StatusEvent)] == [600.0 * k for k in range(1, 7)]
     assert sum(isinstance(e, EmotionEvent) for e in events) >= 6  # the clip, heard every ten minutes
     assert rss < rss_short + 30_000, f"peak RSS {rss} kB for an hour vs {rss_short} kB for {len(clip) / 32000:.1f} s"
+
+
+def test_a_wav_cut_while_listen_reads_it_is_said_and_exits_65(tmp_path: Path) -> None:
+    """Issue 24 item 19: as a file truncated beforehand (exit 65, one line), not a quiet exit 0."""
+    path = tmp_path / "long.wav"
+    path.write_bytes(_pcm16_header(20 * RATE * 2) + (np.random.default_rng(0).standard_normal(20 * RATE) * 1000)
+                     .astype("<i2").tobytes())
+    proc = subprocess.Popen(SER_EDGE + ["listen", "--from-wav", str(path), "--realtime", "--adaptation", "off",
+                                        "--status-interval", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    try:
+        time.sleep(3.0)  # a second or two of it read
+        os.truncate(path, 44 + 2 * RATE * 2)  # to 2 s: behind the reader
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 65, err
+    assert f"{path}: truncated WAV: header promises {20 * RATE * 2} bytes of audio, the file ended after" in err
+    assert "Traceback" not in err
+    assert json.loads(out.splitlines()[-1])["type"] == "status"  # the final status event went out

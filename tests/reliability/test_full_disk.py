@@ -112,3 +112,34 @@ def test_listen_with_its_spool_on_a_full_disk_delivers_every_event(running, smal
     finally:
         sub.close()
         broker.stop()
+
+
+def test_the_jsonl_file_on_a_full_disk_keeps_whole_lines_only(small_disk: Path) -> None:
+    """Issue 24 item 11: a short write is cut back, so the next event after the disk has room again
+    starts a line of its own; the events that did not fit are counted as failed."""
+    from ser_edge.events import EventFactory
+    from ser_edge.sinks.stream import JsonlFileSink
+
+    clock = iter(range(1_700_000_000, 1_800_000_000))
+    factory = EventFactory(model_id="crnn-test", model_sha256="0123456789abcdef" * 4, device="x" * 300,
+                           clock=lambda: float(next(clock)))
+    filler = small_disk / "filler"
+    filler.write_bytes(bytes(24 << 10))
+    path = small_disk / "events.jsonl"
+    sink = JsonlFileSink(path=path)
+    sent = [factory.speech_start(start_s=float(i)) for i in range(200)]  # ~80 kB: more than the disk
+    for event in sent:
+        sink.emit(event)
+    failed = sink.stats()["failed"]
+    assert 0 < failed < len(sent)
+    filler.unlink()  # room again
+    later = [factory.speech_start(start_s=1000.0 + i) for i in range(10)]
+    for event in later:
+        sink.emit(event)
+    sink.close()
+    assert sink.stats()["failed"] == failed
+    data = path.read_bytes()
+    assert data.endswith(b"\n")
+    seqs = [json.loads(line)["seq"] for line in data.splitlines()]  # every line whole
+    kept = len(sent) - failed
+    assert seqs == [e.seq for e in sent[:kept]] + [e.seq for e in later]

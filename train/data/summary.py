@@ -1,10 +1,16 @@
-"""Counts and a plain-text summary of an indexed corpus (what `ser-train data` prints)."""
+"""Counts and a plain-text summary of an indexed corpus (what `ser-train data` prints).
+
+Names come from folders, file names and CSV columns: every cell and line is shown with its
+control characters escaped (`ser_edge.errors.one_line`, paths quoted by `shown`, as the device
+side shows them), so a name cannot clear the screen, recolour it or forge a line.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence
 
+from ser_edge.errors import one_line, shown
 from ser_train.data.corpora import CORPORA, Clip, IndexResult
 from ser_train.data.labels import LabelSet, get_label_set
 
@@ -29,7 +35,7 @@ def count_clips(clips: Iterable[Clip], label_set: Optional[LabelSet] = None) -> 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> List[str]:
     """Plain-text columns: the first left-aligned, numbers right-aligned."""
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    cells = [[one_line(str(c)) for c in header]] + [[one_line(str(c)) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     return ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
             for row in cells]
@@ -77,5 +83,5 @@ def format_summary(index: IndexResult, label_set: Optional[LabelSet] = None) -> 
                       "for splits each folder ([...] above) is one speaker"]
     if index.problems:
         lines += ["", f"problem files ({len(index.problems)}):"]
-        lines += [f"  {p.path}: {p.reason}" for p in index.problems]
-    return "\n".join(lines)
+        lines += [f"  {shown(p.path)}: {p.reason}" for p in index.problems]
+    return "\n".join(one_line(line) for line in lines)  # corpus and emotion names too

@@ -228,8 +228,10 @@ def test_arrays_and_iterables() -> None:
     a, _, _ = drain(_opened(ArraySource(x, RATE, rate=48000)))
     b, _, _ = drain(_opened(IterableSource(iter(np.array_split(x, 7)), RATE, rate=48000)))
     assert abs(a.size - RATE) <= 2 and np.allclose(a, b, atol=1e-4)
-    with pytest.raises(AudioError, match="float"):
-        _opened(IterableSource([np.zeros(10, np.int16)], RATE)).read()
+    scaled, _, _ = drain(_opened(IterableSource([np.full(10, 16384, np.int16)], RATE)))
+    assert np.allclose(scaled, 0.5)  # int16 is scaled by 1/32768 (the API's one rule)
+    with pytest.raises(AudioError, match="dtype int32"):
+        _opened(IterableSource([np.zeros(10, np.int32)], RATE)).read()
 
 
 def _opened(source):

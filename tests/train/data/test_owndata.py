@@ -5,6 +5,7 @@ Indexing never opens audio, so most tests use empty files; the CLI test writes r
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from collections import Counter
@@ -183,3 +184,24 @@ def test_data_lists_bad_rows_and_unreadable_files_and_says_who_has_no_speaker(tm
     assert "unreadable files (1)" in out and "broken.wav" in out
     assert "3 clips have no speaker" in out
     assert Counter(line.split()[0] for line in out.splitlines() if line.startswith("mine:")) == Counter({"mine:[clips]": 1})
+
+
+def test_data_escapes_control_characters_in_paths_and_speakers(tmp_path):
+    """Issue 24 item 16: names from files and CSV columns cannot clear, recolour or forge lines."""
+    tone = 0.3 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)
+    (tmp_path / "clips").mkdir()
+    write_wav(tmp_path / "clips" / "a\x1b[31m.wav", tone)
+    (tmp_path / "clips" / "bro\x07ken.wav").write_bytes(b"RIFF....WAVEnothing")
+    with open(tmp_path / "mine.csv", "w", newline="", encoding="utf-8") as f:
+        rows = csv.writer(f)
+        rows.writerow(["path", "label", "speaker"])
+        rows.writerow(["clips/a\x1b[31m.wav", "anger", "sp\x1b[2Jk"])
+        rows.writerow(["clips/bro\x07ken.wav", "joy", "s\r2"])
+        rows.writerow(["clips/gone\x1b\n.wav", "sad", "s3"])
+    proc = _cli("data", str(tmp_path / "mine.csv"), "--check-audio")
+    assert proc.returncode == 1, proc.stderr
+    out = proc.stdout
+    assert not any(c in out for c in "\x1b\x07\r"), out
+    assert "mine:sp\\x1b[2Jk" in out and "mine:s\\r2" in out
+    assert "gone\\x1b\\n.wav" in out and "bro\\x07ken.wav" in out
+    assert len(out.splitlines()) == len(out.split("\n")) - (1 if out.endswith("\n") else 0)  # no stray line breaks
