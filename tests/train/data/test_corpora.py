@@ -1,21 +1,20 @@
-"""Corpus name parsers, folder indexing and the data summary.
+"""Corpus name parsers, and indexing the real shared corpora.
 
 Parser tests use literal file names from the real corpora. Index tests over the
-shared corpora only list files (no audio is decoded) and skip without them.
+shared corpora only list files (no audio is decoded) and skip without them. Indexing
+small made-up trees and the data summary: test_index.py.
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from ser_edge.errors import ConfigError
-from ser_train.data.corpora import Clip, IndexResult, Problem, index_folders, parse_clip
+from ser_train.data.corpora import Clip, Problem, index_folders, parse_clip
 from ser_train.data.summary import count_clips, format_summary
-from ser_train.data.labels import emotion_of_word, get_label_set
+from ser_train.data.labels import get_label_set
 
 
 def clip(name: str) -> Clip:
@@ -216,53 +215,6 @@ def test_turev_misfiled_clips_and_bad_codes_are_reported(name, reason):
     assert reason in problem(name)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("nemo/samples/EB0_anger_1.flac", ("nemo", "nemo:EB0", "angry", None)),
-    ("nemo/samples/IC0_fear_30.flac", ("nemo", "nemo:IC0", "fearful", None)),
-    ("nemo/samples/KD0_happiness_7.flac", ("nemo", "nemo:KD0", "happy", None)),
-    ("nemo/samples/KS0_neutral_13.flac", ("nemo", "nemo:KS0", "neutral", None)),
-    ("nemo/samples/MP0_sadness_51.flac", ("nemo", "nemo:MP0", "sad", None)),
-    ("nemo/samples/WR0_surprised_85.flac", ("nemo", "nemo:WR0", "surprised", None)),
-    ("MK0_anger_2.wav", ("nemo", "nemo:MK0", "angry", None)),  # data.tsv's own names end in .wav
-    ("SM0_Happiness_03.WAV", ("nemo", "nemo:SM0", "happy", None)),
-    ("tp0_sadness_4.flac", ("nemo", "nemo:TP0", "sad", None)),
-    ("nemo_EB0_fear_12.flac", ("nemo", "nemo:EB0", "fearful", None)),
-])
-def test_nemo(name, expected):
-    assert fields(name) == expected
-
-
-def test_nemo_clip_id_is_speaker_emotion_take_whatever_the_spelling():
-    assert {clip(n).clip_id for n in ("EB0_anger_1.flac", "eb0_Anger_01.wav", "quirks/nemo_EB0_anger_1.wav")} == {
-        "EB0_anger_1"}
-
-
-@pytest.mark.parametrize("name, reason", [
-    ("EB0_disgust_1.flac", "nemo name 'EB0_disgust_1': unknown emotion 'disgust' (known: anger, fear, "
-                           "happiness, neutral, sadness, surprised)"),
-    ("EB0_happy_1.flac", "unknown emotion 'happy'"),  # an alias word, but not one nEMO uses
-    ("EB0_surprise_1.flac", "unknown emotion 'surprise'"),
-    ("XY0_anger_1.flac", "nemo name 'XY0_anger_1': unknown speaker 'XY0' (nEMO has EB0, IC0, KD0, KS0, MK0, MP0, "
-                         "SM0, TP0, WR0)"),
-    ("EB0_anger_0.flac", "take 0 (takes count from 1)"),
-    ("EB0_anger.flac", "matches no known corpus"),
-    ("EB0_anger_x.flac", "matches no known corpus"),
-    ("EBO_anger_1.flac", "matches no known corpus"),  # letter O, not zero
-    ("nemo_EB0-anger-1.flac", "prefix 'nemo' but 'EB0-anger-1' is not a nemo name"),
-])
-def test_nemo_bad_names_are_reported(name, reason):
-    assert reason in problem(name)
-
-
-def test_nemo_emotions_through_the_label_sets():
-    seven, four = get_label_set("7class"), get_label_set("4class")
-    words = ("anger", "fear", "happiness", "neutral", "sadness", "surprised")
-    emotions = [clip(f"EB0_{w}_1.flac").emotion for w in words]
-    assert emotions == ["angry", "fearful", "happy", "neutral", "sad", "surprised"]
-    assert [seven.label_of(e) for e in emotions] == emotions  # all six are 7class labels
-    assert [four.label_of(e) for e in emotions] == ["angry", None, "happy", "neutral", "sad", None]
-
-
 def test_turev_calm_folds_into_neutral_like_ravdess_calm():
     calm = clip("turev/Calm/1234_sk_algi.flac")
     assert calm.emotion == "calm"
@@ -305,102 +257,6 @@ def test_a_prefix_restricts_the_name_to_its_corpus():
 ])
 def test_garbage_names_are_reported_never_guessed(name):
     assert problem(name)
-
-
-# --- index_folders on small trees -------------------------------------------
-
-def touch(root: Path, *names: str) -> None:
-    for name in names:
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")
-
-
-def test_index_walks_sorted_and_reports_without_stopping(tmp_path):
-    touch(tmp_path, "b/OAF_back_angry.wav", "a/Actor_01/03-01-01-01-01-01-01.FLAC", "a/notes.txt",
-          "a/03-02-01-01-01-01-01.wav", "b/hello.wav", "b/.DS_Store", "b/._OAF_back_angry.wav",
-          ".git/03-01-01-01-01-01-02.wav", "c/DC/a01.aiff", "c/DC/a01.m4a")
-    index = index_folders(tmp_path)
-    assert [c.path.relative_to(tmp_path).as_posix() for c in index.clips] == [
-        "a/Actor_01/03-01-01-01-01-01-01.FLAC", "b/OAF_back_angry.wav", "c/DC/a01.aiff"]
-    assert [(p.path.name, p.reason.split(":")[0]) for p in index.problems] == [
-        ("03-02-01-01-01-01-01.wav", "ravdess name '03-02-01-01-01-01-01'"),
-        ("hello.wav", "name matches no known corpus (expected e.g. RAVDESS 03-01-05-01-01-01-01, TESS OAF_back_angry, "
-                      "EMOVO dis-f1-b1, TurEV-DB 1157_kz_acik, CREMA-D 1001_DFA_ANG_XX, SAVEE DC_a01 or DC/a01, "
-                      "EmoDB 03a01Fa, nEMO EB0_anger_1)")]
-    assert sorted(p.name for p in index.ignored) == [".DS_Store", "._OAF_back_angry.wav", "a01.m4a", "notes.txt"]
-    assert index == index_folders(tmp_path)  # deterministic
-
-
-def test_index_extensions_are_case_insensitive_with_or_without_dot(tmp_path):
-    touch(tmp_path, "03-01-01-01-01-01-01.WAV", "03-01-01-01-01-01-02.flac")
-    assert len(index_folders(tmp_path, extensions=["wav"]).clips) == 1
-    assert len(index_folders(tmp_path, extensions=(".FLAC", ".wav")).clips) == 2
-
-
-def test_index_keeps_one_copy_of_a_recording_preferring_the_corpus_name(tmp_path):
-    touch(tmp_path, "quirks/ravdess_03-01-02-01-01-02-01.wav", "ravdess/Actor_01/03-01-02-01-01-02-01.flac",
-          "tess/OA_bite_neutral.flac", "tess/OAF_bite_neutral.wav")
-    index = index_folders(tmp_path)
-    # Between two unprefixed copies the first in sorted order wins ("OAF_" < "OA_").
-    assert [c.path.name for c in index.clips] == ["03-01-02-01-01-02-01.flac", "OAF_bite_neutral.wav"]
-    assert [p.path.name for p in index.problems] == ["ravdess_03-01-02-01-01-02-01.wav", "OA_bite_neutral.flac"]
-    assert "another copy of ravdess 03-01-02-01-01-02-01, indexed as" in index.problems[0].reason
-
-
-def test_index_of_overlapping_folders_lists_each_file_once(tmp_path):
-    touch(tmp_path, "ravdess/03-01-01-01-01-01-01.wav")
-    index = index_folders([tmp_path, tmp_path / "ravdess", str(tmp_path)])
-    assert len(index.clips) == 1 and not index.problems
-
-
-def test_a_missing_folder_is_a_config_error_naming_it(tmp_path):
-    touch(tmp_path, "file.wav")
-    with pytest.raises(ConfigError, match="'.*nowhere' does not exist"):
-        index_folders([tmp_path, tmp_path / "nowhere"])
-    with pytest.raises(ConfigError, match="file.wav' is not a folder"):
-        index_folders(tmp_path / "file.wav")
-
-
-def test_an_unreadable_folder_is_a_problem_not_a_crash(tmp_path, monkeypatch):
-    touch(tmp_path, "03-01-01-01-01-01-01.wav")
-    real_walk = os.walk
-
-    def walk(top, onerror=None, **kwargs):
-        onerror(PermissionError(13, "Permission denied", str(tmp_path / "locked")))
-        yield from real_walk(top, onerror=onerror, **kwargs)
-
-    monkeypatch.setattr(os, "walk", walk)
-    index = index_folders(tmp_path)
-    assert len(index.clips) == 1
-    assert index.problems == (Problem(tmp_path / "locked", "cannot list folder: Permission denied"),)
-
-
-# --- counts and summary ------------------------------------------------------
-
-def test_counts_and_summary_show_labels_left_out_and_problems():
-    index = IndexResult(
-        clips=tuple(clip(n) for n in ("03-01-02-01-01-02-01.wav", "03-01-01-01-01-01-01.wav", "OAF_bite_ps.wav",
-                                      "12b10Ld.wav", "12b02Ea.wav")),
-        problems=(Problem(Path("x/hello.wav"), "name matches no known corpus"),),
-        ignored=(Path("README.md"),),
-    )
-    counts = count_clips(index.clips, get_label_set("4class"))
-    assert counts["corpus"] == Counter(ravdess=2, tess=1, emodb=2)
-    assert counts["speaker"] == Counter({"ravdess:01": 2, "tess:OAF": 1, "emodb:12": 2})
-    assert counts["label"] == Counter(neutral=2)
-    assert counts["left_out"] == Counter(surprised=1, boredom=1, disgust=1)
-    assert counts["corpus_left_out"][("emodb", "boredom")] == 1
-    text = format_summary(index, get_label_set("4class"))
-    assert text.splitlines()[:2] == ["5 clips, 1 problem files, 1 other files ignored",
-                                     "label set 4class: 2 clips used, 3 left out (outside the set)"]
-    rows = [line.split() for line in text.splitlines()]
-    for row in (["corpus", "speakers", "clips"], ["ravdess", "1", "2"], ["total", "3", "5"],
-                ["label", "(4class)", "ravdess", "tess", "emodb", "total"], ["neutral", "2", "0", "0", "2"],
-                ["happy", "0", "0", "0", "0"], ["surprised", "(left", "out)", "0", "1", "0", "1"],
-                ["boredom", "(left", "out)", "0", "0", "1", "1"], ["emodb:12", "2"],
-                ["x/hello.wav:", "name", "matches", "no", "known", "corpus"]):
-        assert row in rows, text
 
 
 # --- the real shared corpora -------------------------------------------------
@@ -464,42 +320,3 @@ def test_real_emovo_and_turev(data_dir):
     # 1157 has no calm or happy clips (data README)
     assert {c.emotion for c in index.clips if c.speaker == "turev:1157"} == {"angry", "sad"}
     assert counts["label"]["neutral"] == 84 + 408  # TurEV calm joins neutral, as RAVDESS calm does
-
-
-@pytest.fixture
-def nemo_dir(data_dir):
-    root = data_dir / "nemo"
-    if not (root / "data.tsv").is_file():
-        pytest.skip(f"nEMO not found at {root} (the shared data has it under nemo/, with its data.tsv)")
-    return root
-
-
-def nemo_table(nemo_dir) -> list:
-    """data.tsv's rows as dicts; its speaker_id column carries leading spaces."""
-    lines = (nemo_dir / "data.tsv").read_text(encoding="utf-8").splitlines()
-    header = lines[0].split("\t")
-    return [dict(zip(header, line.split("\t"))) for line in lines[1:]]
-
-
-@pytest.mark.data
-def test_real_nemo(nemo_dir):
-    index = index_folders(nemo_dir)
-    assert index.problems == ()
-    assert [p.name for p in index.ignored] == ["LICENSE", "data.tsv"]
-    counts = count_clips(index.clips)
-    assert counts["speaker"] == Counter({**{f"nemo:{s}": 180 for s in ("EB0", "IC0", "KD0", "KS0", "SM0", "TP0", "WR0")},
-                                         "nemo:MK0": 150, "nemo:MP0": 166})
-    assert counts["emotion"] == Counter(angry=269, fearful=257, happy=270, neutral=270, sad=270, surprised=240)
-    assert counts["left_out"] == Counter()  # 7class has all six
-    assert sum(count_clips(index.clips, get_label_set("4class"))["left_out"].values()) == 257 + 240
-    assert {c.emotion for c in index.clips if c.speaker == "nemo:MK0"} == {"angry", "fearful", "happy", "neutral", "sad"}
-
-
-@pytest.mark.data
-def test_real_nemo_names_agree_with_its_own_table(nemo_dir):
-    rows = nemo_table(nemo_dir)
-    assert len(rows) == 1576 and rows[0]["speaker_id"] != rows[0]["speaker_id"].strip()  # the leading spaces
-    for row in rows:
-        c = clip(str(nemo_dir / "samples" / Path(row["file_id"]).with_suffix(".flac").name))
-        assert c.path.is_file(), c.path
-        assert (c.speaker, c.emotion) == (f"nemo:{row['speaker_id'].strip()}", emotion_of_word(row["emotion"])), row
