@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .gate import class_gate
+
 KINDS = {"corpus": "leave one corpus out", "speaker": "speaker folds over all corpora"}
 CONDITIONS = {"cold": "cold start (the prior alone)", "30s": "after 30 s of the speaker's speech",
               "all": "after all of the speaker's other clips", "neutral30s": "after 30 s of the speaker's neutral speech"}
@@ -83,8 +85,19 @@ def parity_section(metrics: dict) -> list[str]:
     if metrics.get("int8"):
         lines += ["", f"int8 and float agree on the top class for {pct(metrics.get('top1_agreement'))} of "
                   f"{metrics.get('windows')} windows; int8 UAR is {100 * metrics.get('uar_drop', 0):.1f} points lower.", "",
-                  "Confusion matrix of the int8 model (rows: true label):", "", *confusion_table(metrics["int8"]["confusion"])]
+                  "Confusion matrix of the int8 model (rows: true label):", "", *confusion_table(metrics["int8"]["confusion"]),
+                  "", _gate_line(metrics["int8"])]
     return lines + [""]
+
+
+def _gate_line(int8: dict) -> str:
+    """The class gate's verdict on these speakers (`ser_convert.gate`), for bundles made before it too."""
+    gate = class_gate(int8)
+    if gate.passed:
+        return f"Class gate: passed (every class recalled at least {pct(gate.floor)}: half the UAR, at least chance)."
+    below = ", ".join(f"{label} {pct(r)}" for label, r in gate.below.items())
+    return (f"Class gate: **failed** (floor {pct(gate.floor)}: half the UAR, at least chance; below it: {below}). "
+            "ser-convert no longer writes such a bundle.")
 
 
 def events_section(thresholds: dict, events: Optional[dict]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +75,22 @@ def test_an_existing_bundle_is_left_as_it_was_when_the_gate_refuses(collapsed_ru
 def test_the_manifest_records_the_gate(tiny_bundle):
     gate = json.loads((tiny_bundle / "manifest.json").read_text())["metrics"]["gate"]
     assert set(gate) == {"passed", "floor", "below", "unchecked"} and gate["floor"] >= 1 / 7
+
+
+def test_the_card_says_whether_a_bundle_passes_the_gate(tmp_path):
+    """Shipped bundles pass (a bundle that does not is not written any more); a bundle made before the
+    gate whose held-out neutral recall is 0.7 % (as the 4class bundle's was) has it said on its card."""
+    import shutil
+
+    from ser_convert.card import render_card
+    from ser_convert.manifest import write_manifest
+    from ser_edge.model.shipped import default_bundle_path
+
+    assert "Class gate: passed" in render_card(default_bundle_path())
+    old = Path(shutil.copytree(default_bundle_path(), tmp_path / "old"))
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["metrics"]["int8"]["per_class_recall"]["neutral"] = 0.0075
+    manifest["metrics"].pop("gate", None)
+    write_manifest(old, manifest)
+    card = render_card(old)
+    assert "Class gate: **failed**" in card and "neutral 0.8 %" in card
