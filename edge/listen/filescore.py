@@ -66,7 +66,7 @@ class FileScorer:
     def finish(self) -> FileScores:
         """The file's mean scores (None when it had no whole frame) and what they came from."""
         buffer = self._buffer
-        voiced_share = buffer.speech_hops / buffer.hops if buffer.hops else 0.0
+        voiced_share = buffer.speech_hops / buffer.flags_end if buffer.flags_end else 0.0
         buffer.learn_rest()
         if self._kept:
             return FileScores(self._sum / self._kept, self._kept, voiced_share, buffer.samples)

@@ -68,12 +68,14 @@ class FrameBuffer:
         """``gate``: the voice gate (default: `VoiceGate.from_params(params)`); ``adapter``: speaker
         statistics to feed (None: none); ``tracks``: further per-hop tracks by name (besides "mfcc")."""
         self.params, self.adapter = params, adapter
+        self._size, self._step = params.window_frames, params.window_hop_frames  # hops (properties: cached)
         self.gate = gate or VoiceGate.from_params(params)
         self._tracks: dict[str, Track] = {MFCC: MfccExtractor(params).stream(), **(tracks or {})}
         self._rows: dict[str, Optional[np.ndarray]] = {name: None for name in self._tracks}
         self._rows[MFCC] = np.zeros((0, params.n_mfcc), np.float32)
         self._flags = np.zeros(0, bool)
         self.base = 0  # hop index of row 0 of every array
+        self.ready = 0  # hops [0, ready) have a row in every track and a flag
         self.next_window = 0  # start of the next window `due_windows` will give
         self.learned = 0  # hop up to which the adapter has learnt
         self.samples = self.speech_hops = 0  # samples pushed; speech flags so far
@@ -93,33 +95,27 @@ class FrameBuffer:
             self._follow_segments(flags, self.flags_end)
             self._flags = np.concatenate([self._flags, flags])
             self.speech_hops += int(flags.sum())
+        held = min(0 if rows is None else rows.shape[0] for rows in self._rows.values())
+        self.ready = self.base + min(held, self._flags.size)
 
     def _follow_segments(self, flags: np.ndarray, first: int) -> None:
         """Open and close `segments` at the gate's transitions in ``flags`` (hop ``first`` on)."""
-        steps = np.diff(np.concatenate([[self._open is not None], flags]).astype(np.int8))
-        for k in np.flatnonzero(steps):
-            if steps[k] > 0:
-                self._open = first + int(k)
+        speaking = self._open is not None
+        if flags.all() if speaking else not flags.any():
+            return  # no transition: the usual case
+        edges = (np.flatnonzero(flags[1:] != flags[:-1]) + 1).tolist()
+        for k in ([0] if flags[0] != speaking else []) + edges:
+            if flags[k]:
+                self._open = first + k
             else:
-                self._segments.append(Segment(int(self._open), first + int(k)))  # type: ignore[arg-type]
+                self._segments.append(Segment(self._open, first + k))  # type: ignore[arg-type]
                 self._open = None
 
     # ----- what is held ------------------------------------------------------------------------
     @property
     def flags_end(self) -> int:
-        """Hops flagged so far (the gate's count since the start)."""
+        """Hops flagged so far: the gate's count since the start."""
         return self.base + self._flags.size
-
-    @property
-    def ready(self) -> int:
-        """Hops that every track and the gate have produced: hops [0, ready) are complete."""
-        held = min(0 if rows is None else rows.shape[0] for rows in self._rows.values())
-        return self.base + min(held, self._flags.size)
-
-    @property
-    def hops(self) -> int:
-        """Speech flags so far (= `flags_end`)."""
-        return self.flags_end
 
     def rows(self, name: str = MFCC, start: Optional[int] = None, stop: Optional[int] = None) -> np.ndarray:
         """A track's rows of hops [start, stop) (default: all held), (n, k) float32, a view."""
@@ -136,10 +132,6 @@ class FrameBuffer:
         """Speech flags of hops [start, stop) (default: all held), bool."""
         return self._flags[self._index(start, 0): self._index(stop, self._flags.size)]
 
-    def flag(self, hop: int) -> bool:
-        """Hop ``hop``'s speech flag (held: `base` <= hop < `flags_end`)."""
-        return bool(self._flags[hop - self.base])
-
     def _index(self, hop: Optional[int], default: int) -> int:
         return default if hop is None else hop - self.base
 
@@ -151,10 +143,9 @@ class FrameBuffer:
     # ----- windows ---------------------------------------------------------------------------
     def due_windows(self) -> list[int]:
         """Start hops of the windows whole since the last call (every hop of them `ready`)."""
-        p = self.params
-        starts = list(range(self.next_window, self.ready - p.window_frames + 1, p.window_hop_frames))
+        starts = list(range(self.next_window, self.ready - self._size + 1, self._step))
         if starts:
-            self.next_window = starts[-1] + p.window_hop_frames
+            self.next_window = starts[-1] + self._step
         return starts
 
     def voiced_fraction(self, start: int) -> float:
@@ -164,12 +155,11 @@ class FrameBuffer:
     def window(self, start: int) -> np.ndarray:
         """The normalised window starting at hop ``start``, (window_frames, n_mfcc) float32; the
         adapter first learns the whole segments before the window's end."""
-        p = self.params
-        rows = self.frames(start, start + p.window_frames)
+        rows = self.frames(start, start + self._size)
         if self.adapter is None:
-            return normalise_window(rows, p)
-        self.learn(start + p.window_frames)
-        return normalise_window(rows, p, self.adapter.norm())
+            return normalise_window(rows, self.params)
+        self.learn(start + self._size)
+        return normalise_window(rows, self.params, self.adapter.norm())
 
     def windows(self, starts: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Normalised windows at hops ``starts`` (k, window_frames, n_mfcc) float32 and their
@@ -203,7 +193,8 @@ class FrameBuffer:
         if keep_from is not None:
             keep = min(keep, keep_from)
         if self.adapter is not None:
-            self.learn(keep)
+            if self.learned + self._step <= keep:
+                self.learn(keep)
             keep = min(keep, self.learned)
         cut = keep - self.base
         if cut <= 0:

@@ -105,6 +105,8 @@ class Pipeline:
         self._clock, self._status_extra, self._on_window = clock, status_extra, on_window
         self._started = clock()
         self._hop, self._rate = self.params.hop_length, self.params.sample_rate
+        self._size, self._step = self.params.window_frames, self.params.window_hop_frames  # hops (cached)
+        self._adaptive = self.adapter is not None
         self._offset = int(start_sample)
         self._status_hops = int(round(status_interval_s * self._rate / self._hop)) if status_interval_s > 0 else 0
         self._next = 0  # next hop to process
@@ -159,9 +161,10 @@ class Pipeline:
         if x.size:
             self.level_db = level_dbfs(x)
         self._buffer.push(x)
-        ends = {first + self.params.window_frames - 1: first for first in self._buffer.due_windows()}
+        ends = {first + self._size - 1: first for first in self._buffer.due_windows()}
         ready = self._buffer.ready
-        out = [e for j in range(self._next, ready) for e in self._tick(j, ends.get(j))]
+        flags = self._buffer.flags(self._next, ready).tolist()
+        out = [e for j, flag in zip(range(self._next, ready), flags) for e in self._tick(j, flag, ends.get(j))]
         self._next = ready
         self._buffer.trim()
         self._busy_s += self._clock() - start
@@ -172,7 +175,8 @@ class Pipeline:
         if self._finished:
             return []
         last = self._buffer.flags_end
-        out = [e for j in range(self._next, last) for e in self._tick(j, None, live=False)]
+        flags = self._buffer.flags(self._next, last).tolist()
+        out = [e for j, flag in zip(range(self._next, last), flags) for e in self._tick(j, flag, None, live=False)]
         self._next = last
         if self._speech_start is not None:
             out.append(self._end_speech(self._offset + self.samples_in))
@@ -181,17 +185,16 @@ class Pipeline:
         return out
 
     # ----- per hop -----------------------------------------------------------------------------
-    def _tick(self, j: int, window: Optional[int], *, live: bool = True) -> list[Event]:
-        """Hop ``j``: gate transitions, the adapter's segment, the window ending here (its start
-        ``window``, None if none does) and, if ``live`` (not at `finish`), a status."""
+    def _tick(self, j: int, flag: bool, window: Optional[int], *, live: bool = True) -> list[Event]:
+        """Hop ``j`` with its speech flag: gate transitions, the adapter's segment, the window ending
+        here (its start ``window``, None if none does) and, if ``live`` (not at `finish`), a status."""
         out: list[Event] = []
-        flag = self._buffer.flag(j)
         if flag and self._speech_start is None:
             self._speech_start = j
             out.append(self.events.speech_start(start_s=self._t((self._offset + j * self._hop))))
         elif not flag and self._speech_start is not None:
             out.append(self._end_speech(self._offset + j * self._hop))
-        if self.adapter is not None and (j + 1) % self.params.window_hop_frames == 0:
+        if self._adaptive and (j + 1) % self._step == 0:
             self._buffer.learn(j + 1)
         if window is not None and flag:
             event = self._window(window)
