@@ -2,15 +2,16 @@
 injected for latency, no I/O, no sleeping).
 
 Audio is cut into hops of ``hop_length`` samples (10 ms). The streaming MFCC and the voice
-gate run in step, one MFCC frame and one speech flag per hop, indexed exactly as training
-indexes them (`ser_edge.frontend.windows`). Hop ``j`` is processed once both its frame and its flag
-exist; processing is therefore identical for any block sizes. For hop ``j``:
+gate run in step in a `FrameBuffer` (`ser_edge.listen.frames`, the file scorer's too), one MFCC
+frame and one speech flag per hop, indexed exactly as training indexes them
+(`ser_edge.frontend.windows`). Hop ``j`` is processed once both its frame and its flag exist;
+processing is therefore identical for any block sizes. For hop ``j``:
 
 1. **Gate transitions.** The flag turning on emits ``speech_start`` at the hop's start; turning
    off (after the gate's hangover) emits ``speech_end`` and resets the smoother, so one
    utterance never colours the next. ``start_s`` is up to the gate's onset late.
 2. **Windows.** Every ``window_hop_frames`` frames a window of ``window_frames`` frames ends at
-   hop ``j``. It is classified only if the gate is open at its last hop and at least
+   hop ``j`` (one of the buffer's `due_windows`). It is classified only if the gate is open at its last hop and at least
    ``min_voiced`` of its hops are speech (`voiced_fraction`, as training counts it); then it
    is normalised (`normalise_window`), scored by the int8 model and fed to the smoother,
    whose decisions become ``emotion`` events (their arousal and valence: the smoothed scores'
@@ -42,14 +43,13 @@ import numpy as np
 
 from ser_edge.model.circumplex import affect
 from ser_edge.model.load import ModelLike, load_classifier
-from .adapter import Adapter, for_bundle, learn_segments
+from .adapter import Adapter, for_bundle
 from ser_edge.events import Event, EventFactory
-from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.audio.samples import as_mono_float32
 from ser_edge.config.settings import GateSettings, SmoothingSettings
+from .frames import FrameBuffer
 from .smoothing import Smoother
 from ser_edge.frontend.vad import LEVEL_FLOOR_DB, VoiceGate
-from ser_edge.frontend.windows import normalise_window, voiced_fraction
 
 def level_dbfs(samples: np.ndarray) -> float:
     """Mean-square level of float samples, dBFS (0 dBFS = mean square 1), floored at -120."""
@@ -99,19 +99,16 @@ class Pipeline:
         self._circumplex = bundle.circumplex
         gate = gate or GateSettings()
         self.min_voiced = gate.min_voiced
-        self._gate = VoiceGate.from_params(self.params, **gate.gate_kwargs())
         self._smoother = Smoother(**(smoothing or SmoothingSettings()).smoother_kwargs(self.labels, bundle.thresholds))
-        self._mfcc = MfccExtractor(self.params).stream()
-        self.adapter = (adapter or for_bundle(bundle)) if bundle.adaptive else None
-        self._learned = 0  # hop up to which the adapter has learnt
+        self._buffer = FrameBuffer(self.params, gate=VoiceGate.from_params(self.params, **gate.gate_kwargs()),
+                                   adapter=(adapter or for_bundle(bundle)) if bundle.adaptive else None)
         self._clock, self._status_extra, self._on_window = clock, status_extra, on_window
         self._started = clock()
         self._hop, self._rate = self.params.hop_length, self.params.sample_rate
+        self._size, self._step = self.params.window_frames, self.params.window_hop_frames  # hops (cached)
+        self._adaptive = self.adapter is not None
         self._offset = int(start_sample)
         self._status_hops = int(round(status_interval_s * self._rate / self._hop)) if status_interval_s > 0 else 0
-        self._frames = np.zeros((0, self.params.n_mfcc), np.float32)
-        self._flags = np.zeros(0, bool)
-        self._base = 0  # hop index of row 0 of both buffers
         self._next = 0  # next hop to process
         self._speech_start: Optional[int] = None  # hop where the current speech began
         self._latencies: list[float] = []  # ms, since the last status
@@ -129,6 +126,11 @@ class Pipeline:
     def sample_rate(self) -> int:
         """The rate `push` expects, Hz (the model's)."""
         return self._rate
+
+    @property
+    def adapter(self) -> Optional[Adapter]:
+        """The speaker statistics a ``speaker_cmvn`` model learns and uses; None for other models."""
+        return self._buffer.adapter
 
     @property
     def speaking(self) -> bool:
@@ -158,13 +160,13 @@ class Pipeline:
         self.samples_dropped += max(0, int(dropped))
         if x.size:
             self.level_db = level_dbfs(x)
-        frames, flags = self._mfcc.push(x), self._gate.push(x)
-        self._frames = np.concatenate([self._frames, frames]) if frames.size else self._frames
-        self._flags = np.concatenate([self._flags, flags]) if flags.size else self._flags
-        ready = self._base + min(len(self._frames), len(self._flags))
-        out = [e for j in range(self._next, ready) for e in self._tick(j, windows=True)]
+        self._buffer.push(x)
+        ends = {first + self._size - 1: first for first in self._buffer.due_windows()}
+        ready = self._buffer.ready
+        flags = self._buffer.flags(self._next, ready).tolist()
+        out = [e for j, flag in zip(range(self._next, ready), flags) for e in self._tick(j, flag, ends.get(j))]
         self._next = ready
-        self._trim()
+        self._buffer.trim()
         self._busy_s += self._clock() - start
         return out
 
@@ -172,8 +174,9 @@ class Pipeline:
         """End of stream: the last gate transitions, a speech_end if speech is open, a final status."""
         if self._finished:
             return []
-        last = self._base + len(self._flags)
-        out = [e for j in range(self._next, last) for e in self._tick(j, windows=False)]
+        last = self._buffer.flags_end
+        flags = self._buffer.flags(self._next, last).tolist()
+        out = [e for j, flag in zip(range(self._next, last), flags) for e in self._tick(j, flag, None, live=False)]
         self._next = last
         if self._speech_start is not None:
             out.append(self._end_speech(self._offset + self.samples_in))
@@ -182,34 +185,32 @@ class Pipeline:
         return out
 
     # ----- per hop -----------------------------------------------------------------------------
-    def _tick(self, j: int, *, windows: bool) -> list[Event]:
+    def _tick(self, j: int, flag: bool, window: Optional[int], *, live: bool = True) -> list[Event]:
+        """Hop ``j`` with its speech flag: gate transitions, the adapter's segment, the window ending
+        here (its start ``window``, None if none does) and, if ``live`` (not at `finish`), a status."""
         out: list[Event] = []
-        flag = bool(self._flags[j - self._base])
         if flag and self._speech_start is None:
             self._speech_start = j
             out.append(self.events.speech_start(start_s=self._t((self._offset + j * self._hop))))
         elif not flag and self._speech_start is not None:
             out.append(self._end_speech(self._offset + j * self._hop))
-        if self.adapter is not None and (j + 1) % self.params.window_hop_frames == 0:
-            self._learned = learn_segments(self.adapter, self._frames, self._flags, self._base, self._learned, j + 1)
-        first = j - self.params.window_frames + 1
-        if windows and flag and first >= 0 and first % self.params.window_hop_frames == 0:
-            event = self._window(first)
+        if self._adaptive and (j + 1) % self._step == 0:
+            self._buffer.learn(j + 1)
+        if window is not None and flag:
+            event = self._window(window)
             if event is not None:
                 out.append(event)
-        if windows and self._status_hops and (j + 1) % self._status_hops == 0:
+        if live and self._status_hops and (j + 1) % self._status_hops == 0:
             out.append(self._status(self._t(self._offset + (j + 1) * self._hop)))
         return out
 
     def _window(self, first: int) -> Optional[Event]:
         """Classify the window starting at hop ``first`` if voiced enough; an emotion event if decided."""
         p = self.params
-        if voiced_fraction(self._flags, first - self._base, p) < self.min_voiced:
+        if self._buffer.voiced_fraction(first) < self.min_voiced:
             return None
         start = self._clock()
-        rows = self._frames[first - self._base: first - self._base + p.window_frames]
-        norm = self.adapter.norm() if self.adapter is not None else None
-        scores = self.classifier.scores(normalise_window(rows, p, norm))
+        scores = self.classifier.scores(self._buffer.window(first))
         start_s = self._t(self._offset + first * self._hop)
         end_s = self._t(self._offset + (first + p.window_frames - 1) * self._hop + p.frame_length)
         if self._on_window is not None:
@@ -254,16 +255,6 @@ class Pipeline:
     # ----- helpers -------------------------------------------------------------------------------
     def _t(self, sample: int) -> float:
         return sample / self._rate
-
-    def _trim(self) -> None:
-        """Drop frames and flags no future window needs (keeps window_frames - 1 behind `_next`)."""
-        keep_from = max(self._base, self._next - self.params.window_frames + 1)
-        if self.adapter is not None:
-            keep_from = min(keep_from, self._learned)  # the adapter's next segment
-        cut = keep_from - self._base
-        if cut > 0:
-            self._frames, self._flags = self._frames[cut:], self._flags[cut:]
-            self._base = keep_from
 
 
 def percentile(values: np.ndarray, q: float) -> float:
