@@ -20,9 +20,10 @@ $(DEVICE_VENV)/.installed: pyproject.toml
 	$(DEVICE_VENV)/bin/pip install --quiet ".[flac,mqtt]"
 	touch $@
 
-# 2. Set up everything the tests need (system packages, training stack) and run them, then
-#    check the wheel a user installs.
+# 2. Set up everything the tests need (system packages, training stack), lint (ruff: pyflakes and
+#    import order), run the tests, then check the wheel a user installs.
 test: system-deps $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/ruff check .
 	$(DEV_VENV)/bin/python -m pytest
 	$(MAKE) wheel-check
 

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from ser_edge.audio.read import load_audio
+from ser_edge.bench.processes import run_ser_edge
 from ser_edge.bench.run import machine, pin_bundle, resolve_data_dir
 from ser_edge.model.bundle import load_bundle
 from ser_edge.model.load import bundle_path
-from ser_edge.bench.processes import run_ser_edge
 
 RATE = 16000
 #: background noise floor and noise bursts, dBFS (RMS)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -67,9 +66,9 @@ def device_worker(job: dict) -> dict:
 
 def notebook_worker(job: dict) -> dict:
     """librosa.load at 22050 Hz + extract_features + scaler + model.predict, per clip and per window."""
+    import keras
     import librosa
     import numpy as np
-    import keras
     from notebook_baseline import SAMPLE_RATE, extract_features  # beside this script: on sys.path
 
     out = {"imported_s": _since_spawn()}
@@ -156,10 +155,11 @@ def _vm_hwm_mb() -> float:
 
 def build_jobs(data: Path, bundle_dir: Path) -> tuple[dict, dict, dict]:
     """(device job, notebook job, facts): the held-out clips, truths and the trained baseline."""
+    from notebook_baseline import ensure_model
+
     from ser_edge.model.bundle import load_bundle
     from ser_train.data.corpora import index_folders
     from ser_train.evaluate.clips import label_set_for
-    from notebook_baseline import ensure_model
 
     bundle = load_bundle(bundle_dir)
     label_set = label_set_for(bundle.labels)
@@ -189,6 +189,7 @@ def build_jobs(data: Path, bundle_dir: Path) -> tuple[dict, dict, dict]:
 def _int8_weight_bytes(model_path: Path) -> int:
     """Bytes of the filters and biases of the model's conv and dense ops, as stored in the .tflite."""
     import numpy as np
+
     from ser_edge.bench.macs import COUNTED
     from ser_edge.model.interpreter import make_interpreter
 

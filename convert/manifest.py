@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from ser_edge import __version__
-from ser_edge.model.bundle import MANIFEST_FILE, MANIFEST_HASH, MODEL_FILE, SCHEMA_VERSION, normalisation_block
-from ser_edge.model.manifest_file import stamped, write_manifest  # noqa: F401  (the converter's writer)
-from ser_edge.model.circumplex import FIELD as CIRCUMPLEX_FIELD, default_circumplex
 from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
+from ser_edge.model.bundle import MANIFEST_FILE, MANIFEST_HASH, MODEL_FILE, SCHEMA_VERSION, normalisation_block
+from ser_edge.model.circumplex import FIELD as CIRCUMPLEX_FIELD
+from ser_edge.model.circumplex import default_circumplex
+from ser_edge.model.manifest_file import stamped, write_manifest  # noqa: F401  (the converter's writer)
 
 
 def build_manifest(

@@ -31,12 +31,12 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Union
 import numpy as np
 
 from ser_edge.audio.samples import api_rate, api_samples
-from ser_edge.model.bundle import Bundle
-from ser_edge.model.load import bundle_path
+from ser_edge.config.settings import GateSettings, SmoothingSettings
 from ser_edge.events import Event, EventFactory
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.listen.recognizer import FileResult, Recognizer
-from ser_edge.config.settings import GateSettings, SmoothingSettings
+from ser_edge.model.bundle import Bundle
+from ser_edge.model.load import bundle_path
 from ser_edge.sources import ArraySource, FileSource, IterableSource, MicrophoneSource, Source
 
 __all__ = ["ClipResult", "Event", "FileResult", "classify", "iter_events", "listen", "microphone"]

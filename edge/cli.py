@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from . import __version__
 from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
 from ser_edge.errors import SerEdgeError, shown
+
+from . import __version__
 
 MODEL_HELP = ("Model bundle: a shipped name (default, 4class, ...: see `ser-edge info --list`) or a folder "
               "(default: $SER_EDGE_MODEL or the shipped default).")
@@ -197,8 +198,7 @@ def adapt_enrol(files, config_path, model, state, as_json) -> None:
 
 def _listen_command() -> click.Command:
     """`ser-edge listen`, made on first use (see `MainGroup`)."""
-    from ser_edge.config.flags import GroupedHelpCommand, overrides_from, schema_options, source_overrides, \
-        warn_secret_flags
+    from ser_edge.config.flags import GroupedHelpCommand, overrides_from, schema_options, source_overrides, warn_secret_flags
     from ser_edge.config.settings import SERVICE_CONFIG
 
     @click.command(cls=GroupedHelpCommand)

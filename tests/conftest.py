@@ -56,8 +56,8 @@ def tiny_data(data_dir: Path, tmp_path_factory) -> Path:
 def tiny_run(tiny_data: Path, tmp_path_factory) -> Path:
     """A run folder from `ser_train.fit.train` with a very small model (a few seconds on 2 cores)."""
     pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow)")
-    from ser_train.features.augment import AugmentConfig
     from ser_train.config import ModelConfig, TrainConfig
+    from ser_train.features.augment import AugmentConfig
     from ser_train.fit.train import fit
 
     out = tmp_path_factory.mktemp("tiny_run")

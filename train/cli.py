@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
-
 from ser_train.flags import fit_options, speakers, train_config
 
 DATA_DIRS = click.argument("data_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -93,9 +92,9 @@ def fit(data_dirs, run_dir, test_speakers, validation_speakers, verbose, quiet, 
 @verbosity_options
 def cv(data_dirs, out_dir, fold_kind, k, only, verbose, quiet, **options) -> None:
     """Cross-validate the fit recipe (every fit option applies to every fold); resumes fold by fold."""
+    from ser_edge.errors import ConfigError
     from ser_train.evaluate.cv import plan, run_cv
     from ser_train.evaluate.cv_report import format_table
-    from ser_edge.errors import ConfigError
 
     setup_logging(verbose, quiet)
     base = train_config(data_dirs, options)

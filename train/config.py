@@ -16,7 +16,6 @@ from typing import Any
 from ser_edge.config.schema import Checked, opt
 from ser_edge.errors import ConfigError
 from ser_edge.frontend.params import FeatureParams
-
 from ser_train.data.labels import label_set_names
 from ser_train.features.augment import AugmentConfig
 

@@ -18,7 +18,6 @@ import click
 
 from ser_edge.config.schema import Spec
 from ser_edge.frontend.params import FeatureParams
-
 from ser_train.config import ModelConfig, TrainConfig
 from ser_train.data.splits import speaker_ids
 from ser_train.features.augment import AugmentConfig

@@ -11,7 +11,6 @@ from typing import Sequence
 import numpy as np
 
 from ser_edge.model.circumplex import DEFAULT_PLACEMENT
-
 from ser_train.data.labels import get_label_set
 
 

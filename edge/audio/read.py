@@ -16,8 +16,18 @@ from typing import Iterator
 import numpy as np
 
 from ser_edge.errors import AudioError, DependencyError, shown
-from .wavfile import (MAX_BLOCK_BYTES, MAX_CHANNELS, StreamReader, check_rate, open_audio_file, parse_header,
-                      read_wav_from, sniff, wav_blocks)
+
+from .wavfile import (
+    MAX_BLOCK_BYTES,
+    MAX_CHANNELS,
+    StreamReader,
+    check_rate,
+    open_audio_file,
+    parse_header,
+    read_wav_from,
+    sniff,
+    wav_blocks,
+)
 
 _SOUNDFILE_KINDS = ("flac", "aiff", "ogg")
 

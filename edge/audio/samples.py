@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ser_edge.errors import AudioError
+
 from .wavfile import MAX_RATE, MIN_RATE
 
 #: what the API takes, for messages

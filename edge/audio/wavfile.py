@@ -21,6 +21,7 @@ from typing import BinaryIO, Iterator, Optional, Union
 import numpy as np
 
 from ser_edge.errors import AudioError, shown
+
 from .opening import StreamReader, open_audio_file  # noqa: F401 (open_audio_file: re-exported)
 
 PCM, IEEE_FLOAT, EXTENSIBLE = 0x0001, 0x0003, 0xFFFE

@@ -27,8 +27,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ser_edge.service.recorder import write_wav_private
 from ser_edge.errors import SerEdgeError
+from ser_edge.service.recorder import write_wav_private
 
 #: how long after the listener says "listening:" before CPU sampling starts, s
 SETTLE_S = 0.5

@@ -31,21 +31,22 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from ser_edge.audio.read import load_audio
-from .adaptcost import adaptation_cost
-from .macs import count_macs
-from . import processes
-from .processes import peak_rss_mb
-from ser_edge.model.bundle import Bundle, load_bundle
-from ser_edge.model.classifier import Classifier
 from ser_edge.errors import ConfigError
-from ser_edge.model.interpreter import make_interpreter
 from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.frontend.prosody import ProsodyExtractor
-from ser_edge.model.load import bundle_path, load_classifier
+from ser_edge.frontend.windows import normalise_window
 from ser_edge.listen.adapter import for_bundle
 from ser_edge.listen.pipeline import Pipeline
+from ser_edge.model.bundle import Bundle, load_bundle
+from ser_edge.model.classifier import Classifier
+from ser_edge.model.interpreter import make_interpreter
+from ser_edge.model.load import bundle_path, load_classifier
 from ser_edge.sources import FileSource
-from ser_edge.frontend.windows import normalise_window
+
+from . import processes
+from .adaptcost import adaptation_cost
+from .macs import count_macs
+from .processes import peak_rss_mb
 
 DEFAULT_DATA = "../shared/data"
 AUDIO_SUFFIXES = (".flac", ".wav")

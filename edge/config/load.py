@@ -14,12 +14,13 @@ import os
 import sys
 from typing import Any, Mapping, Optional
 
-from .schema import Invalid, Spec, check
-from .versioned import brief
 from ser_edge.errors import ConfigError
 from ser_edge.events import EVENT_NAMES
 from ser_edge.smallfile import NotRegularFile, read_regular
+
+from .schema import Invalid, Spec, check
 from .settings import Settings, iter_specs, unknown_event_types
+from .versioned import brief
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from ser_edge.events import EVENT_NAMES
+
 from .schema import Checked, Spec, opt, section
 
 SOURCES = ("microphone", "stdin", "file")

@@ -9,7 +9,14 @@ the pipeline, the model or the settings (the split rhasspy/wyoming uses).
 
 from .describe import describe_event
 from .event import (
-    EVENT_NAMES, EVENT_TYPES, EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent, event_from_dict,
+    EVENT_NAMES,
+    EVENT_TYPES,
+    EmotionEvent,
+    Event,
+    SpeechEndEvent,
+    SpeechStartEvent,
+    StatusEvent,
+    event_from_dict,
     event_from_json,
 )
 from .factory import EventFactory, hostname

@@ -25,8 +25,17 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Type
 
 from .fields import (
-    AFFECT_DECIMALS, MS_DECIMALS, SCORE_DECIMALS, SECONDS_DECIMALS, FrozenMap, ModelRef, Scalar, check_span,
-    rounded, scalar, set_field,
+    AFFECT_DECIMALS,
+    MS_DECIMALS,
+    SCORE_DECIMALS,
+    SECONDS_DECIMALS,
+    FrozenMap,
+    ModelRef,
+    Scalar,
+    check_span,
+    rounded,
+    scalar,
+    set_field,
 )
 
 

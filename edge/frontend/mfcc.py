@@ -18,7 +18,6 @@ import numpy as np
 
 from .params import FeatureParams, frames_in
 
-
 #: frames per pass through the FFT in `MfccExtractor.from_frames`: a 1 s block (100 frames) at
 #: once made ~1.5 MB of temporaries, half a MB of a `classify` process's peak RSS
 CHUNK_FRAMES = 32

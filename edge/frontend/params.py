@@ -12,7 +12,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ser_edge.config.versioned import Versioned, canonical_hash, doc_field as _doc, require
+from ser_edge.config.versioned import Versioned, canonical_hash, require
+from ser_edge.config.versioned import doc_field as _doc
 
 #: Bumped whenever the meaning of a field, or the maths behind it, changes.
 FRONT_END_VERSION = 1

@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from ser_edge.errors import ConfigError
 from ser_edge.audio.samples import as_mono_float32
+from ser_edge.errors import ConfigError
 
 if TYPE_CHECKING:
     from .params import FeatureParams

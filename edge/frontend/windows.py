@@ -10,9 +10,9 @@ a `ser_edge.frontend.normalise.Norm`.
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import Optional
+
+import numpy as np
 
 from .normalise import Norm
 from .params import FeatureParams

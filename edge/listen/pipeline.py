@@ -41,15 +41,17 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
-from ser_edge.model.circumplex import affect
-from ser_edge.model.load import ModelLike, load_classifier
-from .adapter import Adapter, for_bundle
-from ser_edge.events import Event, EventFactory
 from ser_edge.audio.samples import as_mono_float32
 from ser_edge.config.settings import GateSettings, SmoothingSettings
+from ser_edge.events import Event, EventFactory
+from ser_edge.frontend.vad import LEVEL_FLOOR_DB, VoiceGate
+from ser_edge.model.circumplex import affect
+from ser_edge.model.load import ModelLike, load_classifier
+
+from .adapter import Adapter, for_bundle
 from .frames import FrameBuffer
 from .smoothing import Smoother
-from ser_edge.frontend.vad import LEVEL_FLOOR_DB, VoiceGate
+
 
 def level_dbfs(samples: np.ndarray) -> float:
     """Mean-square level of float samples, dBFS (0 dBFS = mean square 1), floored at -120."""

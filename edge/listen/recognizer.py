@@ -21,13 +21,14 @@ from typing import Optional
 import numpy as np
 
 from ser_edge.audio.read import iter_audio, resample, to_mono
+from ser_edge.errors import AudioError
+from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.model.bundle import Bundle
 from ser_edge.model.circumplex import affect
 from ser_edge.model.load import bundle_of, load_classifier
+
 from .adapter import Adapter, for_bundle
 from .filescore import FileScorer
-from ser_edge.errors import AudioError
-from ser_edge.frontend.mfcc import MfccExtractor
 
 
 @dataclass(frozen=True)

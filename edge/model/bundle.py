@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from ser_edge.audio.wavfile import MAX_RATE, MIN_RATE
 from ser_edge.config.versioned import sha256
 from ser_edge.errors import BundleError, ConfigError, shown
 from ser_edge.frontend.normalise import Prior
-from ser_edge.smallfile import NotRegularFile, read_regular
 from ser_edge.frontend.params import FeatureParams
-from ser_edge.audio.wavfile import MAX_RATE, MIN_RATE
+from ser_edge.smallfile import NotRegularFile, read_regular
+
 from .circumplex import Point, read_circumplex
 
 SCHEMA_VERSION = 1

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bundle import Bundle
 from ser_edge.errors import BundleError
+
+from .bundle import Bundle
 from .interpreter import make_interpreter
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Union
 
 from ser_edge.errors import BundleError
+
 from .bundle import Bundle, load_bundle
 from .classifier import Classifier
 from .shipped import resolve_bundle

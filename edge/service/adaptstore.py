@@ -39,6 +39,7 @@ import numpy as np
 from ser_edge.errors import ConfigError, shown
 from ser_edge.frontend.normalise import Prior, RunningStats
 from ser_edge.listen.adapter import Adapter
+
 from .adaptcheck import implausible
 from .statefile import Seen, StateLock, check_path, format_time, parse_time, read_state, seen, write_atomic
 

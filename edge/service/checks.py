@@ -14,6 +14,7 @@ from ser_edge.listen.pipeline import Pipeline
 from ser_edge.model.classifier import Classifier
 from ser_edge.model.load import load_classifier
 from ser_edge.sinks.build import mqtt_password
+
 from .preflight import check_outputs
 
 log = logging.getLogger(__name__)

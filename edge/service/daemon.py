@@ -30,21 +30,22 @@ import logging
 import time
 from typing import IO, Any, Mapping, Optional, Sequence
 
-from ser_edge.model.classifier import Classifier
-from .adaptstore import AdaptSession
-from .recorder import ClipRecorder
-from .checks import warn_if_exposed
-from ser_edge.model.load import load_classifier
-from ser_edge.events import EmotionEvent, Event, EventFactory, StatusEvent, describe_event, hostname
-from ser_edge.sinks.build import build_sinks, close_spools, open_spools, wait_for_brokers
-from ser_edge.listen.pipeline import Pipeline
-from .sdnotify import Notifier
 from ser_edge.config.settings import Settings
+from ser_edge.events import EmotionEvent, Event, EventFactory, StatusEvent, describe_event, hostname
+from ser_edge.listen.pipeline import Pipeline
+from ser_edge.model.classifier import Classifier
+from ser_edge.model.load import load_classifier
 from ser_edge.sinks import MultiSink
-from ser_edge.sources import ResilientSource, make_source
+from ser_edge.sinks.build import build_sinks, close_spools, open_spools, wait_for_brokers
 from ser_edge.sinks.spool import Spool
+from ser_edge.sources import ResilientSource, make_source
+
+from .adaptstore import AdaptSession
+from .checks import warn_if_exposed
 from .losses import at_risk, close_outputs, status_counts, with_counts
+from .recorder import ClipRecorder
 from .reload import PIPELINE_KEYS, Reloading, Runtime, _same
+from .sdnotify import Notifier
 from .shutdown import Stopper
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ser_edge.errors import ConfigError, shown
 from ser_edge.config.settings import Settings
+from ser_edge.errors import ConfigError, shown
 from ser_edge.smallfile import kind_of
 
 _SCRATCH = ".ser-edge-check-"

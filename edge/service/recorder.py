@@ -21,9 +21,9 @@ from typing import Optional
 
 import numpy as np
 
+from ser_edge.config.settings import ClipSettings
 from ser_edge.errors import ConfigError
 from ser_edge.events import EmotionEvent, Event
-from ser_edge.config.settings import ClipSettings
 from ser_edge.sinks.private import make_private_dirs
 
 log = logging.getLogger(__name__)

@@ -25,6 +25,7 @@ from ser_edge.sinks import MultiSink
 from ser_edge.sinks.build import close_spools, open_spools
 from ser_edge.sinks.spool import Spool
 from ser_edge.sources import ResilientSource
+
 from .recorder import ClipRecorder
 
 #: the listener's logger: a reload logs as the daemon always has (the name is in every log line)

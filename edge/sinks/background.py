@@ -36,6 +36,7 @@ from typing import Iterable, Optional
 
 from ser_edge.errors import ConfigError
 from ser_edge.events import Event
+
 from .base import BaseSink
 from .spool import MemorySpool, Spool
 

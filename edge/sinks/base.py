@@ -14,8 +14,8 @@ import threading
 import time
 from typing import Dict, Iterable, List, Optional, Protocol, Sequence, runtime_checkable
 
-from ser_edge.errors import ConfigError
 from ser_edge.config.settings import unknown_event_types
+from ser_edge.errors import ConfigError
 from ser_edge.events import EVENT_TYPES, Event
 
 log = logging.getLogger(__name__)

@@ -23,10 +23,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any, Callable, Iterable, Mapping, Optional
 
+from ser_edge.config.settings import Settings, SinkSettings, SpoolSettings
 from ser_edge.errors import ConfigError
 from ser_edge.events import Event, describe_event
-from ser_edge.config.settings import Settings, SinkSettings, SpoolSettings
 from ser_edge.sinks import MultiSink
+
 from . import command, mqtt, webhook
 from .base import BaseSink, Sink
 from .spool import MemorySpool, Spool

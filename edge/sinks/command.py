@@ -21,6 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 from ser_edge.errors import ConfigError
+
 from .background import BackgroundSink, Interrupted
 
 if TYPE_CHECKING:  # imported where a hook runs (with shutil): a listener without one need not load them

@@ -28,11 +28,13 @@ from typing import Any, Dict, Iterable, Optional, Set
 
 from ser_edge.errors import ConfigError
 from ser_edge.events import EmotionEvent, Event, hostname
+
 from .background import BackgroundSink
-from .spool import Spool
 from .mqtt_client import ClientOptions, import_paho, make_client, probe_tls, refusal_of, tls_context
-from .mqtt_payloads import OFFLINE, ONLINE, callback as _callback, compact as _compact, discovery_messages, \
-    state_document, topics_for
+from .mqtt_payloads import OFFLINE, ONLINE, discovery_messages, state_document, topics_for
+from .mqtt_payloads import callback as _callback
+from .mqtt_payloads import compact as _compact
+from .spool import Spool
 
 log = logging.getLogger(__name__)
 

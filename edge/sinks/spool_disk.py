@@ -39,9 +39,20 @@ from pathlib import Path
 from typing import Deque, Optional, Tuple
 
 from ser_edge.errors import ConfigError
+
 from .spool import Spool
-from .spool_files import Segment, fsync_folder, open_folder, parse, payload_of, read_cursor, read_line, \
-    scan_segment, segment_paths, write_cursor
+from .spool_files import (
+    Segment,
+    fsync_folder,
+    open_folder,
+    parse,
+    payload_of,
+    read_cursor,
+    read_line,
+    scan_segment,
+    segment_paths,
+    write_cursor,
+)
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from ser_edge.errors import ConfigError
+
 from .private import make_private_dirs
 
 log = logging.getLogger(__name__)

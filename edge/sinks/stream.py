@@ -16,6 +16,7 @@ from typing import IO, Any, Iterable, Optional, Union
 from ser_edge.errors import ConfigError
 from ser_edge.events import Event
 from ser_edge.smallfile import NotRegularFile, check_regular
+
 from .base import BaseSink
 from .private import make_private_dirs, open_private
 

@@ -18,6 +18,7 @@ import urllib.parse
 from typing import Any, Iterable, Mapping, Optional
 
 from ser_edge.errors import ConfigError
+
 from .background import BackgroundSink, Interrupted
 from .spool import Spool
 

@@ -7,6 +7,7 @@ Each delivers `Block`s of float32 mono at the model rate (see `base.Source`);
 from __future__ import annotations
 
 from ser_edge.config.settings import AudioSettings
+
 from .arrays import ArraySource, IterableSource
 from .base import Block, Source, StreamResampler
 from .files import FileSource

@@ -12,6 +12,7 @@ from typing import Iterable, Iterator, Optional
 import numpy as np
 
 from ser_edge.audio.samples import api_rate, api_samples
+
 from .base import Block, StreamResampler
 
 

@@ -18,7 +18,9 @@ import numpy as np
 
 from ser_edge.audio.read import open_blocks, to_mono
 from ser_edge.errors import shown
+
 from .base import EMPTY, Block, StreamResampler
+
 #: longest single sleep while pacing, s (keeps signal handling prompt)
 _PACE_SLICE_S = 0.1
 

@@ -19,8 +19,8 @@ import threading
 import time
 from typing import Any, Optional
 
-
 from ser_edge.errors import SourceError
+
 from .base import EMPTY, MAX_WAIT_S, Block, StreamResampler, pcm16_to_float
 from .portaudio import DeviceInfo, import_pyaudio, open_pyaudio, pick_device, quiet_stderr
 

@@ -15,6 +15,7 @@ import time
 from typing import Callable, Optional
 
 from ser_edge.errors import SourceError
+
 from .base import EMPTY, MAX_WAIT_S, Block, Source
 
 log = logging.getLogger(__name__)

@@ -21,6 +21,7 @@ from typing import Optional
 import numpy as np
 
 from ser_edge.errors import ConfigError, SourceError
+
 from .base import EMPTY, MAX_WAIT_S, Block, StreamResampler, pcm16_to_float
 
 log = logging.getLogger(__name__)

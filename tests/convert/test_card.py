@@ -49,8 +49,9 @@ def test_cv_section_shows_cold_against_adapted_and_the_pooled_confusion(tmp_path
 
 
 def test_card_shows_tuned_thresholds_and_the_events_they_raise(tiny_bundle, tmp_path):
-    from ser_convert.manifest import write_manifest
     import shutil
+
+    from ser_convert.manifest import write_manifest
 
     bundle = Path(shutil.copytree(tiny_bundle, tmp_path / "b"))
     manifest = json.loads((bundle / "manifest.json").read_text())

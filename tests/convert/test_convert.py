@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from ser_edge.model.bundle import load_bundle, manifest_digest
-from ser_edge.model.classifier import Classifier
 from ser_edge.errors import BundleError
 from ser_edge.listen.recognizer import Recognizer
+from ser_edge.model.bundle import load_bundle, manifest_digest
+from ser_edge.model.classifier import Classifier
 
 
 def test_model_is_full_int8(tiny_bundle):

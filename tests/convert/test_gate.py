@@ -35,8 +35,9 @@ def test_a_class_the_speakers_lack_is_unchecked_not_failed():
 @pytest.fixture(scope="module")
 def collapsed_run(tiny_run, tmp_path_factory):
     """The tiny run with its output layer's bias pushed to "sad": it says sad whatever it hears."""
-    import keras
     import shutil
+
+    import keras
 
     run = tmp_path_factory.mktemp("collapsed") / "run"
     shutil.copytree(tiny_run, run)

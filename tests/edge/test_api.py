@@ -9,11 +9,11 @@ import pytest
 
 from ser_edge import api
 from ser_edge.audio.read import load_audio, resample
-from ser_edge.model.bundle import load_bundle
+from ser_edge.config.settings import SmoothingSettings
 from ser_edge.errors import AudioError
 from ser_edge.events import EmotionEvent, Event
+from ser_edge.model.bundle import load_bundle
 from ser_edge.model.shipped import default_bundle_path
-from ser_edge.config.settings import SmoothingSettings
 from ser_edge.sources import FileSource, MicrophoneSource
 
 from ..wavgen import write_wav

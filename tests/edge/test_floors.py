@@ -7,7 +7,9 @@ model; listen; sources and sinks; service and bench; then cli, cliutil, info and
 
 from __future__ import annotations
 
-from ..floors import PACKAGES, assert_acyclic, imports_of as _imports_of, module_name as _module_name, modules
+from ..floors import PACKAGES, assert_acyclic, modules
+from ..floors import imports_of as _imports_of
+from ..floors import module_name as _module_name
 
 EDGE = PACKAGES["ser_edge"]
 PACKAGE = "ser_edge"

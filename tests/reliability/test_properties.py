@@ -18,18 +18,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from ser_edge.audio.read import load_audio
-from ser_edge.model.bundle import MANIFEST_FILE, load_bundle, manifest_digest
 from ser_edge.config.load import SPECS, load_settings, toml_value
-from ser_edge.service.checks import check_settings
+from ser_edge.config.settings import Settings
 from ser_edge.errors import SerEdgeError
 from ser_edge.events import EventFactory
 from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.listen.pipeline import Pipeline
-from ser_edge.config.settings import Settings
+from ser_edge.model.bundle import MANIFEST_FILE, load_bundle, manifest_digest
+from ser_edge.service.checks import check_settings
 from ser_edge.sources import FileSource
 
 from ..wavgen import wav_bytes

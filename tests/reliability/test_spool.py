@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from ser_edge.errors import ConfigError
@@ -203,8 +204,8 @@ TestDiskSpoolModel.settings = settings(max_examples=60, stateful_step_count=30, 
 
 
 def test_spool_folder_defaults_to_systemds_state_directory_else_memory(tmp_path: Path) -> None:
-    from ser_edge.sinks.build import spool_dir
     from ser_edge.config.settings import SpoolSettings
+    from ser_edge.sinks.build import spool_dir
 
     assert spool_dir(SpoolSettings(), {}) is None
     assert spool_dir(SpoolSettings(), {"STATE_DIRECTORY": "/var/lib/ser-edge:/var/lib/x"}) == \

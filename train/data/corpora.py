@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
 from ser_edge.errors import ConfigError
-
 from ser_train.data import owndata
 from ser_train.data.clips import AUDIO_EXTENSIONS, CORPORA, Clip, Problem, parse_clip, parse_corpus_name
 from ser_train.data.corpus_names import PREFIX

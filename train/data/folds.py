@@ -25,7 +25,6 @@ from typing import Dict, List, Mapping, Optional, Sequence, Set
 import numpy as np
 
 from ser_edge.errors import ConfigError
-
 from ser_train.data.corpora import CORPORA
 
 MIN_TEST_SPEAKERS = 4  # a corpus with fewer speakers always trains in speaker folds, never validates

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Collection, List, Optional, Tuple, Union
 
 from ser_edge.errors import ConfigError
-
 from ser_train.data.clips import CORPORA, Clip, Problem, parse_corpus_name
 from ser_train.data.labels import EMOTIONS, emotion_of_word
 

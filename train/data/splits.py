@@ -8,7 +8,6 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ser_edge.errors import ConfigError
-
 from ser_train.data.corpora import Clip
 
 

@@ -19,11 +19,10 @@ import numpy as np
 from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.frontend.windows import clip_windows
-
-from ser_train.features.speakers import held_out_norms, voiced_by_clip
 from ser_train.data.corpora import Clip
-from ser_train.features.cache import FeatureCache, extract
 from ser_train.data.labels import LabelSet
+from ser_train.features.cache import FeatureCache, extract
+from ser_train.features.speakers import held_out_norms, voiced_by_clip
 from ser_train.metrics import report
 
 #: (k, window_frames, n_mfcc) float32 windows -> (k, classes) scores

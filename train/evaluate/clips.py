@@ -7,9 +7,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ser_edge.model.bundle import MANIFEST_FILE
 from ser_edge.errors import ConfigError, SerEdgeError
-
+from ser_edge.model.bundle import MANIFEST_FILE
 from ser_train.data.corpora import Clip, index_folders
 from ser_train.data.labels import LABEL_SETS, LabelSet
 from ser_train.metrics import report
@@ -39,7 +38,6 @@ def _bundle_scorer(model_path: Path) -> tuple[tuple[str, ...], Callable[[Path], 
 def _run_scorer(model_path: Path) -> tuple[tuple[str, ...], Callable[[Path], np.ndarray]]:
     from ser_edge.audio.read import load_audio
     from ser_edge.frontend.windows import clip_windows
-
     from ser_train.features.cache import compute_features
     from ser_train.fit.run import load_run
 

@@ -28,16 +28,15 @@ from typing import Callable, List, Optional, Sequence
 import numpy as np
 
 from ser_edge.errors import ConfigError
-
-from ser_train.data.corpora import index_folders
 from ser_train.config import TrainConfig
+from ser_train.data.corpora import index_folders
+from ser_train.data.folds import FOLD_KINDS, Fold, corpus_folds, corpus_of, speaker_folds
+from ser_train.data.labels import get_label_set
+from ser_train.data.splits import speaker_ids
 from ser_train.fit.prepare import prepare
 from ser_train.fit.run import save_run
 from ser_train.fit.train import evaluate_windows, train_model
-from ser_train.data.folds import FOLD_KINDS, Fold, corpus_folds, corpus_of, speaker_folds
-from ser_train.data.labels import get_label_set
 from ser_train.metrics import FOUR_CLASSES, aggregate_clip_scores, arousal_balanced_accuracy, report, restricted_report
-from ser_train.data.splits import speaker_ids
 
 FOLD_FILE = "fold.json"
 CV_FILE = "cv.json"

@@ -16,9 +16,9 @@ from typing import Callable
 
 import numpy as np
 
+from ser_train.features.cache import FeatureCache, extract
 from ser_train.features.speakers import held_out_norms, voiced_by_clip
 from ser_train.features.windows import build_windows
-from ser_train.features.cache import FeatureCache, extract
 
 #: condition -> (seconds of voiced speech the statistics may rest on: None = all, 0 = prior alone;
 #: whether they learn from the speaker's neutral clips only, as the label set names neutral)

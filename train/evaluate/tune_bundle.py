@@ -12,7 +12,6 @@ from ser_edge.errors import ConfigError
 from ser_edge.model.bundle import MANIFEST_FILE, THRESHOLDS_FIELD, load_bundle
 from ser_edge.model.load import load_classifier
 from ser_edge.model.manifest_file import write_manifest
-
 from ser_train.data.corpora import index_folders
 from ser_train.data.splits import speaker_ids
 from ser_train.evaluate.clips import label_set_for

@@ -20,7 +20,6 @@ import soxr
 
 from ser_edge.config.versioned import Versioned, doc_field, require
 from ser_edge.errors import ConfigError
-
 from ser_train.features import noise as _noise
 from ser_train.features.noise import NOISE_TYPES
 

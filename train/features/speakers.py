@@ -22,7 +22,6 @@ import numpy as np
 
 from ser_edge.frontend.normalise import Norm, Prior, RunningStats, batch_stats, leave_one_out, population_prior, voiced
 from ser_edge.frontend.params import FeatureParams
-
 from ser_train.data.corpora import Clip
 from ser_train.features.cache import ClipFeatures
 

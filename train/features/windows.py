@@ -11,10 +11,9 @@ import numpy as np
 from ser_edge.frontend.normalise import Norm
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.frontend.windows import clip_windows
-
 from ser_train.data.corpora import Clip
-from ser_train.features.cache import ClipFeatures
 from ser_train.data.labels import LabelSet
+from ser_train.features.cache import ClipFeatures
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from ser_edge.errors import ConfigError
-
 from ser_train.config import BALANCES
 from ser_train.features.windows import WindowSet, class_weights
 

@@ -20,7 +20,6 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ser_edge.frontend.prosody import PROSODY_COLUMNS
-
 from ser_train.config import TrainConfig
 from ser_train.data.corpora import Clip
 from ser_train.data.labels import LabelSet, get_label_set

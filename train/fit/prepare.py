@@ -15,7 +15,6 @@ import numpy as np
 
 from ser_edge.errors import ConfigError
 from ser_edge.frontend.normalise import Prior
-
 from ser_train.config import TrainConfig
 from ser_train.data.corpora import Clip, index_folders
 from ser_train.data.labels import LabelSet, get_label_set

@@ -38,7 +38,6 @@ from ser_edge.errors import ConfigError
 from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.model.bundle import normalisation_block
-
 from ser_train.config import TrainConfig
 from ser_train.data.corpora import Clip
 from ser_train.data.labels import LabelSet, get_label_set

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from ser_edge.audio.read import load_audio, resample
-from ser_edge.errors import AudioError
 from ser_edge.audio.wavfile import iter_wav_blocks, read_wav, read_wav_info
+from ser_edge.errors import AudioError
 
 from ...wavgen import wav_bytes, write_wav
 

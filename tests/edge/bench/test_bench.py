@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ser_edge.bench.run import format_report, percentiles, pick_clips
 from ser_edge.bench.macs import count_from_details, count_macs, op_macs
 from ser_edge.bench.processes import run_ser_edge
-from ser_edge.model.bundle import load_bundle
+from ser_edge.bench.run import format_report, percentiles, pick_clips
 from ser_edge.cli import main
 from ser_edge.errors import SerEdgeError
+from ser_edge.model.bundle import load_bundle
 from ser_edge.model.interpreter import make_interpreter
 from ser_edge.model.shipped import default_bundle_path
 

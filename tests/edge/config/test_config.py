@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from ser_edge.cli import main
 from ser_edge.config.flags import overrides_from, param_name, source_overrides
 from ser_edge.config.load import FLAGS, SPECS, load_settings, render
-from ser_edge.errors import ConfigError
 from ser_edge.config.settings import Settings
+from ser_edge.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,7 +33,7 @@ def keys_of(table: dict, prefix: tuple = ()) -> set:
     out = set()
     for name, value in table.items():
         key = prefix + (name,)
-        if isinstance(value, dict) and not (key in SPECS):
+        if isinstance(value, dict) and key not in SPECS:
             out |= keys_of(value, key)
         else:
             out.add(key)

@@ -14,7 +14,6 @@ import numpy as np
 
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.frontend.prosody import PROSODY_COLUMNS, ProsodyExtractor
-
 from tests.edge.golden.make_golden import golden_signal
 
 HERE = Path(__file__).parent

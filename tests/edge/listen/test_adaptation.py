@@ -13,11 +13,11 @@ import pytest
 
 from ser_edge.audio.read import load_audio
 from ser_edge.errors import BundleError, ConfigError
+from ser_edge.events import EventFactory, event_from_dict
 from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.frontend.normalise import batch_stats, voiced
 from ser_edge.frontend.vad import VoiceGate
 from ser_edge.listen.adapter import Adapter
-from ser_edge.events import EventFactory, event_from_dict
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.listen.recognizer import Recognizer
 from ser_edge.model.bundle import MANIFEST_FILE, load_bundle, manifest_digest

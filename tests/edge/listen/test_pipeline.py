@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from ser_edge.audio.read import load_audio
-from ser_edge.model.classifier import Classifier
+from ser_edge.config.settings import GateSettings, SmoothingSettings
 from ser_edge.errors import AudioError, ConfigError
 from ser_edge.events import EmotionEvent, Event, EventFactory, SpeechEndEvent, SpeechStartEvent, StatusEvent
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.listen.recognizer import Recognizer
-from ser_edge.config.settings import GateSettings, SmoothingSettings
+from ser_edge.model.classifier import Classifier
 
 RATE = 16000
 ANGRY = "ravdess/Actor_01/03-01-05-02-01-01-01.flac"

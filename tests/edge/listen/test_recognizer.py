@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from ser_edge.audio.read import iter_audio, load_audio
-from ser_edge.listen.filescore import FileScorer
 from ser_edge.errors import AudioError
-from ser_edge.listen.recognizer import Recognizer
 from ser_edge.frontend.vad import VoiceGate
 from ser_edge.frontend.windows import clip_windows
+from ser_edge.listen.filescore import FileScorer
+from ser_edge.listen.recognizer import Recognizer
 
 from ...wavgen import write_wav
 

@@ -9,7 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ser_edge.errors import BundleError
 from ser_edge.model.bundle import load_bundle, manifest_digest

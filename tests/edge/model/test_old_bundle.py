@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from ser_edge.model.bundle import load_bundle
 from tests.edge.golden.make_shipped_scores import OLD_BUNDLE, record
 

@@ -22,9 +22,9 @@ import pytest
 from ser_edge.audio.read import load_audio
 from ser_edge.events import EmotionEvent, Event, SpeechEndEvent, SpeechStartEvent, StatusEvent, event_from_json
 
-from ...wavgen import write_wav
 from ...mosquitto import HOST, Broker, wait_until
 from ...notify_socket import NotifySocket
+from ...wavgen import write_wav
 from ..sinks.support import Subscriber
 
 RATE = 16000

@@ -16,15 +16,14 @@ import numpy as np
 import pytest
 
 from ser_edge.audio.read import load_audio
-from ser_edge.errors import AudioError, SourceError
-from ser_edge.config.settings import AudioSettings
-from ser_edge.sources import (ArraySource, FileSource, IterableSource, MicrophoneSource, ResilientSource,
-                              StdinSource, make_source)
-from ser_edge.sources.base import Block
 from ser_edge.audio.wavfile import read_wav
+from ser_edge.config.settings import AudioSettings
+from ser_edge.errors import AudioError, SourceError
+from ser_edge.sources import ArraySource, FileSource, IterableSource, MicrophoneSource, ResilientSource, StdinSource, make_source
+from ser_edge.sources.base import Block
 
-from ...wavgen import write_wav
 from ...mosquitto import wait_until
+from ...wavgen import write_wav
 
 RATE = 16000
 

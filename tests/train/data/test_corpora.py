@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from ser_train.data.corpora import Clip, Problem, index_folders, parse_clip
-from ser_train.data.summary import count_clips, format_summary
 from ser_train.data.labels import get_label_set
+from ser_train.data.summary import count_clips, format_summary
 
 
 def clip(name: str) -> Clip:

@@ -16,7 +16,6 @@ from ser_train.data.summary import count_clips, format_summary
 
 from .test_corpora import clip
 
-
 # --- index_folders on small trees -------------------------------------------
 
 def touch(root: Path, *names: str) -> None:

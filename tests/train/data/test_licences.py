@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ser_train.data.licences import licence_block
 from ser_train.data.corpora import CORPORA
-from ser_train.data.licences import CORPUS_LICENCES, UNKNOWN, licence_of
+from ser_train.data.licences import CORPUS_LICENCES, UNKNOWN, licence_block, licence_of
 
 
 def test_every_parsed_corpus_has_its_licence():

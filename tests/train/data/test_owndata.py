@@ -16,9 +16,9 @@ import pytest
 
 from ser_edge.errors import ConfigError
 from ser_train.data.corpora import index_folders
-from ser_train.fit.balance import window_weights
 from ser_train.data.labels import ALIASES, EMOTIONS, emotion_of_word
 from ser_train.data.owndata import corpus_name
+from ser_train.fit.balance import window_weights
 from tests.wavgen import write_wav
 
 
@@ -147,8 +147,8 @@ def test_a_folder_with_any_non_label_subfolder_is_a_corpus_folder(tmp_path):
 
 
 def test_balancing_counts_each_speakerless_file_as_one_speaker(tmp_path):
-    from ser_train.features.windows import WindowSet
     from ser_train.data.labels import get_label_set
+    from ser_train.features.windows import WindowSet
 
     touch(tmp_path, "m/angry/a.wav", "m/angry/b.wav", "m/angry/c.wav")
     (tmp_path / "k.csv").write_text("path,label,speaker\nm/angry/a.wav,angry,s1\nm/angry/b.wav,angry,s1\nm/angry/c.wav,angry,\n")

@@ -53,8 +53,8 @@ def three_corpora(data_dir: Path, tmp_path_factory) -> Path:
 
 def _config(root: Path, cache: Path, **changes):
     pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow)")
-    from ser_train.features.augment import AugmentConfig
     from ser_train.config import ModelConfig, TrainConfig
+    from ser_train.features.augment import AugmentConfig
 
     settings = dict(data_dirs=tuple(str(root / c) for c in ("ravdess", "emovo", "turev")), epochs=2, patience=1,
                     batch_size=16, workers=1, cache_dir=str(cache), model=ModelConfig(width=8, depth=2),

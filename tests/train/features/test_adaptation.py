@@ -12,8 +12,8 @@ import pytest
 
 from ser_edge.frontend.normalise import batch_stats
 from ser_edge.frontend.params import FeatureParams
-from ser_train.features.speakers import Budget, held_out_norms, settled_norms, stats_from, training_norms, training_prior
 from ser_train.data.corpora import Clip
+from ser_train.features.speakers import Budget, held_out_norms, settled_norms, stats_from, training_norms, training_prior
 
 P = FeatureParams(normalisation="speaker_cmvn")
 
@@ -112,9 +112,9 @@ def test_speaker_run_converts_and_evaluates_cold_and_adapted(tiny_data: Path, tm
     pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow)")
     from ser_convert.convert import convert_run
     from ser_edge.model.bundle import load_bundle
-    from ser_train.features.augment import AugmentConfig
-    from ser_train.evaluate.clips import evaluate
     from ser_train.config import ModelConfig, TrainConfig
+    from ser_train.evaluate.clips import evaluate
+    from ser_train.features.augment import AugmentConfig
     from ser_train.fit.train import fit
 
     config = TrainConfig(data_dirs=(str(tiny_data),), test_speakers=("ravdess:04",), validation_speakers=("ravdess:03",),

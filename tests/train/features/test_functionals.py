@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ser_train.features.functionals import (PROSODY_NAMES, _peaks, clip_vector, mfcc_functionals,
-                                            prosody_functionals, speaker_zscore)
+from ser_train.features.functionals import (
+    PROSODY_NAMES,
+    _peaks,
+    clip_vector,
+    mfcc_functionals,
+    prosody_functionals,
+    speaker_zscore,
+)
 
 
 def test_mfcc_statistics_are_taken_over_the_voiced_hops():

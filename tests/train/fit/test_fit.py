@@ -6,15 +6,14 @@ import dataclasses
 import json
 
 import numpy as np
-
 import pytest
 
 from ser_edge.errors import ConfigError
 from ser_edge.frontend.params import FeatureParams
-from ser_train.features.cache import FeatureCache, extract
 from ser_train.config import TrainConfig
-from ser_train.fit.train import mix_batch
+from ser_train.features.cache import FeatureCache, extract
 from ser_train.fit.run import load_run
+from ser_train.fit.train import mix_batch
 
 
 def test_run_folder_has_everything(tiny_run):
