@@ -86,17 +86,38 @@ def files_key(paths: Sequence[Path], *parts: object) -> str:
 
 
 def cached_features(paths: Sequence[Path], cache_dir: Path, *, workers: int = 2) -> np.ndarray:
-    """(len(paths), 182) features, from the cache or computed with ``workers`` processes."""
+    """(len(paths), 182) features, from the cache or computed with ``workers`` processes; rows of
+    files an earlier cache holds (another model's clips) are taken from it, not computed again."""
     cache = cache_dir / f"features-{files_key(paths)}.npy"
     if cache.is_file():
         return np.load(cache)
+    known = _cached_rows(cache_dir)
+    todo = [str(p) for p in paths if str(p) not in known]
     started = time.time()
     with Pool(workers) as pool:
-        features = np.stack(pool.map(file_features, [str(p) for p in paths], chunksize=16))
+        computed = dict(zip(todo, pool.map(file_features, todo, chunksize=16))) if todo else {}
+    features = np.stack([computed[str(p)] if str(p) in computed else known[str(p)] for p in paths])
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, features)
-    print(f"notebook baseline: features of {len(paths)} clips in {time.time() - started:.0f} s -> {cache}", flush=True)
+    cache.with_suffix(".paths.json").write_text(json.dumps([str(p) for p in paths]))
+    print(f"notebook baseline: features of {len(todo)} of {len(paths)} clips in {time.time() - started:.0f} s "
+          f"-> {cache}", flush=True)
     return features
+
+
+def _cached_rows(cache_dir: Path) -> dict[str, np.ndarray]:
+    """path -> feature row from every cache whose files are unchanged (its key still matches)."""
+    rows: dict[str, np.ndarray] = {}
+    for listing in sorted(cache_dir.glob("features-*.paths.json")):
+        listed = json.loads(listing.read_text())
+        cache = listing.with_name(listing.name.replace(".paths.json", ".npy"))
+        try:
+            fresh = cache.is_file() and cache.stem == f"features-{files_key([Path(p) for p in listed])}"
+        except OSError:  # a listed file is gone
+            fresh = False
+        if fresh:
+            rows.update(zip(listed, np.load(cache)))
+    return rows
 
 
 def ensure_model(train: Sequence[tuple[Path, int]], validation: Sequence[tuple[Path, int]], n_classes: int,

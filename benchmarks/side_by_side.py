@@ -1,11 +1,18 @@
 """The ser-edge device pipeline side by side with the librosa + Keras pipeline notebooks build.
 
-    python benchmarks/side_by_side.py [--data DIR] [--model BUNDLE] [--runs 3] [--json out.json]
+    python benchmarks/side_by_side.py [--data DIR] [--model BUNDLE] [--runs 3] [--max-clips N] [--json out.json]
 
-Both pipelines classify the same clips: every RAVDESS clip of the model's held-out speakers
-(the manifest's metrics.held_out_speakers, actors 17-20 for the default model). The baseline
+Any bundle: `--model default`, `--model 4class`, a bundle folder. Both pipelines classify the
+same clips: every clip in the model's label set of its held-out speakers (the manifest's
+metrics.held_out_speakers: the validation speakers of the shipped bundles, actors 17-20 of
+the old window-normalised one), from the corpus folders their names give under --data,
+grouped by speaker, each speaker's clips in a fixed shuffled order. The baseline
 (`notebook_baseline.py`) is trained on the device model's own training and validation
 speakers (the manifest's training_data), once, and cached in .cache/notebook_baseline.
+
+A speaker-normalised bundle runs as the device runs it: each held-out speaker's clips in one
+stream of statistics learnt from the bundle's prior (`side_by_side_device`), never a
+corpus's statistics; its per-window cost includes the adapter's update and normalisation.
 
 Each pipeline runs in its own fresh process per run, so that imports, start-up and peak RSS
 are its own (CPU time from `os.wait4`; peak RSS is the worker's own VmHWM, read after it has
@@ -45,22 +52,26 @@ def _since_spawn() -> float:
 
 
 def device_worker(job: dict) -> dict:
-    """ser-edge: Recognizer.classify_file per clip; streaming and from-scratch windows."""
+    """ser-edge: Recognizer.classify_file per clip, a speaker model's statistics carried from clip to
+    clip of each speaker (side_by_side_device); streaming and from-scratch windows."""
     from ser_edge.listen.recognizer import Recognizer  # what `ser-edge classify` imports
 
     out = {"imported_s": _since_spawn()}
     recognizer = Recognizer(job["bundle"])
     out["ready_s"] = _since_spawn()
-    out.update(_classify_all(job["clips"], lambda path: recognizer.labels.index(recognizer.classify_file(path).label)))
+    from side_by_side_device import ScratchWindows, clip_classifier, streaming_windows  # beside this script
+
+    speakers, adapted_s = dict(zip(job["clips"], job["speakers"])), []
+    out.update(_classify_all(job["clips"], clip_classifier(recognizer, speakers, adapted_s)))
+    out["adapted_s"] = adapted_s
     from ser_edge.audio.read import load_audio
-    from ser_edge.bench.run import window_timings
-    from ser_edge.frontend.windows import normalise_window
 
     p, rate = recognizer.params, recognizer.params.sample_rate
-    out["windows_streaming"] = window_timings((load_audio(c, rate) for c in job["clips"]), recognizer.classifier)
-    out["windows_scratch"] = _time_windows(job["clips"], lambda c: load_audio(c, rate), p.window_samples,
-                                           p.window_hop_samples, lambda x: normalise_window(recognizer.extractor(x), p),
-                                           recognizer.classifier.scores)
+    audio = ((load_audio(c, rate), speakers[c]) for c in job["clips"])
+    out["windows_streaming"] = streaming_windows(audio, recognizer)
+    scratch = ScratchWindows(recognizer, lambda c: load_audio(c, rate), speakers)
+    out["windows_scratch"] = _time_windows(job["clips"], scratch.load, p.window_samples, p.window_hop_samples,
+                                           scratch.featurize, recognizer.classifier.scores)
     return out
 
 
@@ -153,36 +164,36 @@ def _vm_hwm_mb() -> float:
 # ----- the orchestrator ------------------------------------------------------------------------------
 
 
-def build_jobs(data: Path, bundle_dir: Path) -> tuple[dict, dict, dict]:
+def build_jobs(data: Path, bundle_dir: Path, max_clips: int = 0) -> tuple[dict, dict, dict]:
     """(device job, notebook job, facts): the held-out clips, truths and the trained baseline."""
     from notebook_baseline import ensure_model
+    from side_by_side_clips import held_out_order, labelled_clips  # beside this script: on sys.path
 
     from ser_edge.model.bundle import load_bundle
-    from ser_train.data.corpora import index_folders
-    from ser_train.evaluate.clips import label_set_for
 
     bundle = load_bundle(bundle_dir)
-    label_set = label_set_for(bundle.labels)
     held_out = set(bundle.manifest["metrics"]["held_out_speakers"])
     parts = bundle.manifest.get("training_data", {})
     train_speakers = set(parts.get("train", {}).get("speakers", []))
     val_speakers = set(parts.get("validation", {}).get("speakers", []))
-    clips = [c for c in index_folders([data / "ravdess", data / "tess"]).clips if label_set.index_of(c.emotion) is not None]
+    clips = labelled_clips(data, bundle.labels, held_out | train_speakers | val_speakers)
 
     def part(speakers: set) -> list:
-        return sorted((c.path, label_set.index_of(c.emotion)) for c in clips if c.speaker in speakers)
+        return sorted((c.path, y) for c, y in clips if c.speaker in speakers)
 
-    test = part(held_out)
+    test = held_out_order([(str(c.path), y, c.speaker) for c, y in clips if c.speaker in held_out], max_clips)
     baseline = ensure_model(part(train_speakers), part(val_speakers), len(bundle.labels), CACHE)
-    paths = [str(p) for p, _ in test]
+    paths = [p for p, _, _ in test]
     facts = {"labels": list(bundle.labels), "sample_rate": bundle.params.sample_rate, "model_id": bundle.model_id,
-             "model_sha256": bundle.sha256, "truth": [y for _, y in test], "held_out_speakers": sorted(held_out),
+             "model_sha256": bundle.sha256, "normalisation": bundle.params.normalisation,
+             "truth": [y for _, y, _ in test], "speakers": [s for _, _, s in test],
+             "held_out_speakers": sorted(held_out), "held_out_part": bundle.manifest["metrics"].get("held_out_part"),
              "train_speakers": sorted(train_speakers), "validation_speakers": sorted(val_speakers),
              "baseline": {k: v for k, v in baseline.items() if k not in ("mean", "scale")},
              "model_bytes": {"device": bundle.model_path.stat().st_size,
                              "notebook": Path(baseline["model"]).stat().st_size},
              "weight_bytes": {"device": _int8_weight_bytes(bundle.model_path), "notebook": baseline["weight_bytes"]}}
-    return ({"bundle": str(bundle_dir), "clips": paths},
+    return ({"bundle": str(bundle_dir), "clips": paths, "speakers": facts["speakers"]},
             {"model": baseline["model"], "mean": baseline["mean"], "scale": baseline["scale"], "clips": paths}, facts)
 
 
@@ -215,11 +226,21 @@ def run_worker(name: str, job: dict, tmp: Path) -> dict:
     return report
 
 
+def _count(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a count (0 or more)")
+    return value
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.environ.get("SER_EDGE_DATA", "../shared/data"))
     ap.add_argument("--model", default="", help="device bundle (default: the shipped default model)")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--max-clips", type=_count, default=0, metavar="N",
+                    help="at most N clips of each held-out speaker (quick runs; default 0: all)")
     ap.add_argument("--realtime-seconds", type=float, default=20.0, help="CPU while streaming live; 0 = skip")
     ap.add_argument("--json", dest="json_out", default="")
     ap.add_argument("--worker", choices=PIPELINES, help=argparse.SUPPRESS)
@@ -241,13 +262,15 @@ def main() -> None:
     runs = {name: [] for name in PIPELINES}
     with tempfile.TemporaryDirectory(prefix="side-by-side-") as tmp:
         bundle_dir = pin_bundle(origin, Path(tmp))  # the same model for every run, whatever happens to origin
-        device_job, notebook_job, facts = build_jobs(data, bundle_dir)
+        device_job, notebook_job, facts = build_jobs(data, bundle_dir, args.max_clips)
         for i in range(args.runs):
             for name, job in (("device", device_job), ("notebook", notebook_job)):
                 runs[name].append(run_worker(name, job, Path(tmp)))
                 print(f"run {i + 1}/{args.runs} {name}: {runs[name][-1]['wall_s']} s "
                       f"(load {runs[name][-1]['load_1m_before']})", file=sys.stderr, flush=True)
         if args.realtime_seconds > 0:
+            os.environ["XDG_STATE_HOME"] = tmp  # the listener's statistics file: its own, not the user's
+            os.environ.pop("STATE_DIRECTORY", None)
             realtime = _realtime_cpu(device_job["clips"][:8], bundle_dir, facts["sample_rate"], args.realtime_seconds)
     result = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "data": str(data),
               "bundle": str(origin.resolve()), **facts, "runs": runs}

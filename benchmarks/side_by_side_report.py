@@ -34,6 +34,8 @@ ROWS: list[tuple[str, str, dict[str, Getter]]] = [
     ("per window CPU time, p50", "ms", _window("p50", "total_cpu")),
     ("per window CPU time, p95", "ms", _window("p95", "total_cpu")),
     ("  features, p50", "ms", _window("p50", "features")),
+    ("    of which normalisation, p50", "ms", {"device": _path("windows_streaming", "normalise", "p50"),
+                                             "notebook": _path("windows", "normalise", "p50")}),
     ("  model, p50 (notebook: model.predict)", "ms", _window("p50", "inference")),
     ("  model called directly, p50", "ms", {"device": _path("windows_streaming", "inference", "p50"),
                                             "notebook": _path("windows", "inference_direct", "p50")}),
@@ -127,7 +129,8 @@ def format_summary(result: dict) -> str:
     """The summary as a table: medians over runs (min-max), ratios, accuracy, targets."""
     s, runs = result["summary"], result["runs"]
     loads = [r["load_1m_before"] for k in runs for r in runs[k]]
-    lines = [f"{len(result['truth'])} held-out clips ({', '.join(result['held_out_speakers'])}); "
+    lines = [f"{result['model_id']} ({result.get('normalisation', 'window_cmvn')}); "
+             f"{len(result['truth'])} held-out clips ({', '.join(result['held_out_speakers'])}); "
              f"{len(runs['device'])} run(s) each, median (min-max); machine {result['machine']['cpu']}, "
              f"{result['machine']['cores']} cores, 1-min load {min(loads):.1f}-{max(loads):.1f} during the runs", "",
              f"{'':38s}{'ser-edge (int8 TFLite)':>28s}{'librosa + Keras':>28s}{'ratio':>8s}"]
