@@ -27,6 +27,9 @@ MODEL_KINDS = ("conv1d", "functionals")
 #: how a clip is decided: the mean of its windows' scores, or an utterance head (`ser_train.fit.utterance`)
 HEADS = ("windows", "utterance", "utterance+stats")
 MONITORS = ("val_uar", "val_loss")
+#: how training ends: best = early stopping on the validation speakers, their best epoch's weights
+#: restored; fixed = exactly ``epochs`` epochs at a constant rate, the last weights kept
+ENDINGS = ("best", "fixed")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +92,9 @@ class TrainConfig(Checked):
                        choices=BALANCES)
     label_smoothing: float = opt(0.0, "Share of each target spread over all classes.", low=0.0, high=0.49)
     mixup: float = opt(0.0, "Mixup Beta alpha (0 = off).", low=0.0, high=10.0)
+    ending: str = opt("best", "How training ends: best (early stopping on the validation speakers, their best "
+                      "epoch restored) or fixed (exactly --epochs epochs, the last weights kept).", "choice",
+                      choices=ENDINGS)
     monitor: str = opt("val_uar", "Early stopping on validation clip-level UAR, or val_loss.", "choice",
                        choices=MONITORS, flag="")
     workers: int = opt(0, "Feature extraction processes; 0 = all cores.", "int", low=0, high=256, flag="")
@@ -111,6 +117,8 @@ class TrainConfig(Checked):
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data.update(params=self.params.to_dict(), model=self.model.to_dict(), augment=self.augment.to_dict())
+        if self.ending == "best":  # configs and cv recipes from before the field keep their dict
+            del data["ending"]
         data.update(data_dirs=list(self.data_dirs), test_speakers=list(self.test_speakers),
                     validation_speakers=list(self.validation_speakers), exclude_speakers=list(self.exclude_speakers))
         return data

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
-    """Fit the Conv1D with class balancing, SpecAugment and early stopping; returns (model, history)."""
+    """Fit the Conv1D with class balancing and SpecAugment, ended as ``config.ending`` says (early
+    stopping on the validation speakers, or a fixed number of epochs); returns (model, history)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
@@ -40,11 +41,14 @@ def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing), metrics=["accuracy"])
     weights = window_weights(tr, data, n_classes, config.balance)
     mode = "max" if config.monitor == "val_uar" else "min"
-    callbacks = [
-        _ValidationUar(va, data),
-        keras.callbacks.EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=config.monitor, mode=mode, factor=0.5, patience=max(2, config.patience // 3)),
-    ]
+    callbacks = [_ValidationUar(va, data)]  # reported every epoch; with ending "best" it also decides
+    if config.ending == "best":
+        callbacks += [
+            keras.callbacks.EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience,
+                                          restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor=config.monitor, mode=mode, factor=0.5,
+                                              patience=max(2, config.patience // 3)),
+        ]
     batches = _Batches(tr, n_classes, config, weights)
     history = model.fit(batches, epochs=config.epochs, validation_data=(va.x, np.eye(n_classes, dtype=np.float32)[va.y]),
                         callbacks=callbacks, verbose=verbose)

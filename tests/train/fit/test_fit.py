@@ -134,3 +134,23 @@ def test_balance_and_label_smoothing_are_checked(tmp_path):
         TrainConfig(data_dirs=(str(tmp_path),), balance="corpus")
     with pytest.raises(ConfigError, match="label_smoothing=0.7"):
         TrainConfig(data_dirs=(str(tmp_path),), label_smoothing=0.7)
+
+
+def test_a_fixed_ending_trains_every_epoch_and_keeps_the_last_weights(tiny_data, tmp_path):
+    """--ending fixed: no early stopping, no restored epoch (the lever of how training ends); the
+    default ending leaves configs and cv recipes as they were."""
+    from ser_train.config import ModelConfig
+    from ser_train.features.augment import AugmentConfig
+    from ser_train.fit.prepare import prepare
+    from ser_train.fit.train import train_model
+
+    base = TrainConfig(data_dirs=(str(tiny_data),), test_speakers=("ravdess:04",), validation_speakers=("ravdess:03",),
+                       epochs=8, patience=1, batch_size=16, workers=1, cache_dir=str(tmp_path / "cache"),
+                       augment=AugmentConfig.off(), model=ModelConfig(width=8, depth=1))
+    data = prepare(base, progress=False)
+    _, stopped = train_model(base, data, verbose=0)
+    assert len(stopped["loss"]) < 8  # patience 1: the best ending stops early on this tiny data
+    fixed = dataclasses.replace(base, ending="fixed")
+    _, history = train_model(fixed, data, verbose=0)
+    assert len(history["loss"]) == 8
+    assert "ending" not in base.to_dict() and TrainConfig.from_dict(json.loads(json.dumps(fixed.to_dict()))) == fixed
