@@ -28,8 +28,9 @@ MODEL_KINDS = ("conv1d", "functionals")
 HEADS = ("windows", "utterance", "utterance+stats")
 MONITORS = ("val_uar", "val_loss")
 #: how training ends: best = early stopping on the validation speakers, their best epoch's weights
-#: restored; fixed = exactly ``epochs`` epochs at a constant rate, the last weights kept
-ENDINGS = ("best", "fixed")
+#: restored; fixed = exactly ``epochs`` epochs at a constant rate, the last weights kept; average =
+#: as fixed, the weights averaged over the second half of the epochs (stochastic weight averaging)
+ENDINGS = ("best", "fixed", "average")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,7 +94,8 @@ class TrainConfig(Checked):
     label_smoothing: float = opt(0.0, "Share of each target spread over all classes.", low=0.0, high=0.49)
     mixup: float = opt(0.0, "Mixup Beta alpha (0 = off).", low=0.0, high=10.0)
     ending: str = opt("best", "How training ends: best (early stopping on the validation speakers, their best "
-                      "epoch restored) or fixed (exactly --epochs epochs, the last weights kept).", "choice",
+                      "epoch restored), fixed (exactly --epochs epochs, the last weights kept) or average (as "
+                      "fixed, the weights averaged over the second half of the epochs).", "choice",
                       choices=ENDINGS)
     monitor: str = opt("val_uar", "Early stopping on validation clip-level UAR, or val_loss.", "choice",
                        choices=MONITORS, flag="")

@@ -49,6 +49,8 @@ def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
             keras.callbacks.ReduceLROnPlateau(monitor=config.monitor, mode=mode, factor=0.5,
                                               patience=max(2, config.patience // 3)),
         ]
+    elif config.ending == "average":
+        callbacks.append(_WeightAverage(first_epoch=config.epochs // 2))
     batches = _Batches(tr, n_classes, config, weights)
     history = model.fit(batches, epochs=config.epochs, validation_data=(va.x, np.eye(n_classes, dtype=np.float32)[va.y]),
                         callbacks=callbacks, verbose=verbose)
@@ -69,6 +71,32 @@ class _ValidationUar:
                     logs["val_uar"] = result["uar"]
 
         return ValidationUar()
+
+
+class _WeightAverage:
+    """Stochastic weight averaging: at the end, every weight (batch-norm statistics included) is the
+    mean of its values after each epoch from ``first_epoch`` (0-based) on."""
+
+    def __new__(cls, first_epoch: int):
+        import keras
+
+        class WeightAverage(keras.callbacks.Callback):
+            def __init__(self) -> None:
+                super().__init__()
+                self.sums, self.count = None, 0
+
+            def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+                if epoch < first_epoch:
+                    return
+                weights = [np.asarray(w, dtype=np.float64) for w in self.model.get_weights()]
+                self.sums = weights if self.sums is None else [s + w for s, w in zip(self.sums, weights)]
+                self.count += 1
+
+            def on_train_end(self, logs: Optional[dict] = None) -> None:
+                if self.count:
+                    self.model.set_weights([(s / self.count).astype(np.float32) for s in self.sums])
+
+        return WeightAverage()
 
 
 class _Batches:

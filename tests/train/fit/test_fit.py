@@ -136,7 +136,7 @@ def test_balance_and_label_smoothing_are_checked(tmp_path):
         TrainConfig(data_dirs=(str(tmp_path),), label_smoothing=0.7)
 
 
-def test_a_fixed_ending_trains_every_epoch_and_keeps_the_last_weights(tiny_data, tmp_path):
+def test_fixed_and_averaged_endings_train_every_epoch(tiny_data, tmp_path):
     """--ending fixed: no early stopping, no restored epoch (the lever of how training ends); the
     default ending leaves configs and cv recipes as they were."""
     from ser_train.config import ModelConfig
@@ -154,3 +154,8 @@ def test_a_fixed_ending_trains_every_epoch_and_keeps_the_last_weights(tiny_data,
     _, history = train_model(fixed, data, verbose=0)
     assert len(history["loss"]) == 8
     assert "ending" not in base.to_dict() and TrainConfig.from_dict(json.loads(json.dumps(fixed.to_dict()))) == fixed
+    model, averaged = train_model(dataclasses.replace(base, ending="average", epochs=4), data, verbose=0)
+    assert len(averaged["loss"]) == 4
+    # the averaged weights differ from those any single epoch ended with: the last epoch's, retrained
+    last, _ = train_model(dataclasses.replace(base, ending="fixed", epochs=4), data, verbose=0)
+    assert not np.allclose(model.get_layer("logits").get_weights()[0], last.get_layer("logits").get_weights()[0])
