@@ -10,28 +10,13 @@ import signal
 import stat
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from ser_edge.audio.read import load_audio
-from tests.edge.speaker_bundle import make_speaker_bundle
-
 from ..mosquitto import wait_until
+from .conftest import SPEECH_CLIP as CLIP
 from .support import SER_EDGE, run, without_dac_override
 
-CLIP = "ravdess/Actor_17/03-01-05-02-01-01-17.flac"
 LIMIT_S = 120
-
-
-@pytest.fixture(scope="module")
-def speech(data_dir: Path) -> bytes:
-    x = np.concatenate([load_audio(data_dir / CLIP), np.zeros(8000, np.float32)])
-    return (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
-
-
-@pytest.fixture(scope="module")
-def bundle(data_dir: Path, tmp_path_factory) -> Path:
-    return make_speaker_bundle(tmp_path_factory.mktemp("speaker") / "bundle", data_dir)
 
 
 def heard(state: Path) -> float:
