@@ -25,7 +25,7 @@ POOLINGS = ("mean", "mean+max")
 #: conv1d: the device's network; functionals: the reference baseline (`ser_train.fit.functionals`)
 MODEL_KINDS = ("conv1d", "functionals")
 #: how a clip is decided: the mean of its windows' scores, or an utterance head (`ser_train.fit.utterance`)
-HEADS = ("windows", "utterance", "utterance+stats")
+HEADS = ("windows", "utterance", "utterance+stats", "fusion")
 MONITORS = ("val_uar", "val_loss")
 #: how training ends: best = early stopping on the validation speakers, their best epoch's weights
 #: restored; fixed = exactly ``epochs`` epochs at a constant rate, the last weights kept; average =
@@ -44,7 +44,8 @@ class ModelConfig(Checked):
                     "per-clip statistics and a logistic regression; training only).", "choice", choices=MODEL_KINDS,
                     flag="--model")
     head: str = opt("windows", "How a clip is decided: windows (the mean of its windows' scores), utterance (a "
-                    "head on the mean and sd of its windows' embeddings), utterance+stats (and its statistics).",
+                    "head on the mean and sd of its windows' embeddings), utterance+stats (and its statistics), fusion (the "
+                    "windows' mean log-scores plus a regression on the clip's statistics).",
                     "choice", choices=HEADS)
     width: int = opt(48, "Filters in the first conv block.", "int", low=4, high=512)
     depth: int = opt(3, "Conv blocks.", "int", low=1, high=6)

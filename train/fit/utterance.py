@@ -7,6 +7,12 @@ embeddings (2d), and with ``utterance+stats`` also its speaker-normalised functi
 (`ser_train.fit.functionals`: MFCC and, where the front end has them, prosodic statistics). A
 multinomial logistic regression on the training speakers' clean clips decides. Emotion lives in
 how a voice moves over a whole utterance; a 1.5 s window sees little of it.
+
+``fusion`` stacks nothing on the network: the clip's score is the product of two experts trained
+apart, the network's windows (geometric mean of their probabilities) and a regression on the
+clip's speaker-normalised statistics (the functionals baseline's model, fitted on the same training
+clips), renormalised. Neither learns the other's outputs, so the network's over-confidence on the
+clips it trained on cannot teach the regression to trust it.
 """
 
 from __future__ import annotations
@@ -68,6 +74,34 @@ class UtteranceHead:
         return ids, self.model.scores(x)
 
 
+@dataclass
+class FusionHead:
+    """`--head fusion`: softmax(mean window log-probability + log regression probability)."""
+
+    model: FunctionalsModel
+    floor: float = 1e-4  # probabilities are floored before the log: one 0 must not veto a class
+
+    def scores(self, predict: Embedder, windows: WindowSet, stats: Optional[ClipTable]) -> tuple[np.ndarray, np.ndarray]:
+        """(clip numbers, (n, classes) probabilities) of the clips with windows and statistics;
+        ``predict``: windows -> (k, classes) probabilities (the network)."""
+        if len(windows) == 0 or stats is None:
+            return np.zeros(0, np.int64), np.zeros((0, self.model.n_classes))
+        log_p = np.log(np.maximum(np.asarray(predict(windows.x), dtype=np.float64), self.floor))
+        where = {int(n): k for k, n in enumerate(stats.numbers)}
+        ids = np.array([i for i in np.unique(windows.clip) if int(i) in where], dtype=np.int64)
+        if len(ids) == 0:
+            return ids, np.zeros((0, self.model.n_classes))
+        net = np.array([log_p[windows.clip == i].mean(axis=0) for i in ids])
+        reg = np.log(np.maximum(self.model.scores(stats.x[[where[int(i)] for i in ids]]), self.floor))
+        return ids, softmax(net + reg)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (n, classes) float64."""
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
 def fit_head(kind: str, embed: Embedder, windows: WindowSet, clips: Sequence[Clip], labels: np.ndarray,
              stats: Optional[ClipTable], n_classes: int, seed: int) -> UtteranceHead:
     """The head of ``kind`` fitted on the training clips' clean ``windows``; ``labels`` (len(clips),)
@@ -78,13 +112,18 @@ def fit_head(kind: str, embed: Embedder, windows: WindowSet, clips: Sequence[Cli
     return head
 
 
-def run_head(config, model, data) -> tuple[UtteranceHead, Embedder, Optional[ClipTable]]:
+def run_head(config, model, data) -> tuple[UtteranceHead | FusionHead, Embedder, Optional[ClipTable]]:
     """The head of ``config.model.head`` for a trained network and its prepared ``data``: (head,
-    the embedder, every clip's functionals or None)."""
+    what it reads windows with (the embedder; for fusion the network's scores), every clip's
+    functionals or None)."""
     from ser_train.fit.functionals import clip_table
 
     kind = config.model.head
-    stats = clip_table(config, data.clips, data.split, data.label_set) if kind == "utterance+stats" else None
+    stats = clip_table(config, data.clips, data.split, data.label_set) if kind in ("utterance+stats", "fusion") else None
+    if kind == "fusion":
+        train = stats.part(data.clips, data.split, "train")
+        head = FusionHead(FunctionalsModel(len(data.label_set.labels), config.seed).fit(train, data.clips))
+        return head, lambda x: model.predict(x, batch_size=256, verbose=0), stats
     labels = np.array([data.label_set.index_of(c.emotion) for c in data.clips], dtype=np.int64)
     embed = embedder(model)
     head = fit_head(kind, embed, data.windows["train_clean"], data.clips, labels, stats,
@@ -92,7 +131,7 @@ def run_head(config, model, data) -> tuple[UtteranceHead, Embedder, Optional[Cli
     return head, embed, stats
 
 
-def head_report(head: UtteranceHead, embed: Embedder, stats: Optional[ClipTable], windows: WindowSet,
+def head_report(head: UtteranceHead | FusionHead, embed: Embedder, stats: Optional[ClipTable], windows: WindowSet,
                 data) -> Optional[dict]:
     """Clip-level figures (`ser_train.metrics.report`) of the head on ``windows``; None if empty."""
     from ser_train.metrics import report
