@@ -1,5 +1,5 @@
 """The reference baseline (`--model functionals`): per-clip statistics of the device's own front end
-(`ser_train.features.functionals`), normalised per speaker, and a multinomial logistic regression
+(`ser_edge.frontend.functionals`), normalised per speaker, and a multinomial logistic regression
 (scikit-learn; training only, never on the device). Every recipe is reported beside it on the same
 folds: a network that does not beat it has learnt less than a few averages.
 
@@ -19,13 +19,13 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ser_edge.frontend.functionals import clip_vector, speaker_zscore
 from ser_edge.frontend.prosody import PROSODY_COLUMNS
 from ser_train.config import TrainConfig
 from ser_train.data.corpora import Clip
 from ser_train.data.labels import LabelSet, get_label_set
 from ser_train.data.splits import SpeakerSplit
 from ser_train.features.cache import FeatureCache, extract
-from ser_train.features.functionals import clip_vector, speaker_zscore
 from ser_train.fit.prepare import Prepared, select_clips
 from ser_train.fit.run import FUNCTIONALS_FILE, save_run
 from ser_train.metrics import report

@@ -1,5 +1,6 @@
 """Per-clip statistics ("functionals") of the device's own frame features: the input of the
-reference baseline (`ser_train.fit.functionals`) and of utterance-level decisions.
+reference baseline (`ser_train.fit.functionals`) and of utterance-level decisions, in training
+and on the device.
 
 A clip gives one float64 vector: statistics of its MFCC frames over its voiced hops (mean, sd
 and sd of the frame-to-frame change of each coefficient: 3 x n_mfcc values) and, when the

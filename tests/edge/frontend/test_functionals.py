@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ser_train.features.functionals import (
+from ser_edge.frontend.functionals import (
     PROSODY_NAMES,
     _peaks,
     clip_vector,
