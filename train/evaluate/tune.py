@@ -6,7 +6,10 @@ pipeline.Pipeline`: voice gate, int8 model, a speaker-normalised model's adapter
 its prior). Every classified window's scores and every speech end are recorded once; the
 smoother (`ser_edge.listen.smoothing.Smoother`) is then replayed for each candidate setting,
 which costs no inference. Noise without speech (white, pink and brown at -40 and -20 dBFS,
-`NOISE_S` each) is recorded the same way.
+`NOISE_S` each) is recorded the same way. A bundle with an utterance head decides utterances
+(the listener's default scope for it): every utterance decision is recorded instead, and a
+candidate's decisions are those whose top score reaches its label's threshold (the smoothing
+settings do not touch them).
 
 Figures, per candidate:
 - false events: emotion events of a non-neutral label whose end falls in a neutral clip,
@@ -26,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -56,14 +59,18 @@ class Recording:
     resets: np.ndarray
     spans: list[tuple[str, float, float]] = field(default_factory=list)
     seconds: float = 0.0
+    utterances: Optional[list[tuple[np.ndarray, float]]] = None  # (scores, end_s) with an utterance head
 
 
 def record(classifier: Classifier, samples: np.ndarray, spans: Sequence[tuple[str, float, float]] = ()) -> Recording:
     """Play float32 mono ``samples`` (the model's rate) through a fresh pipeline (its own gate, smoother
     and adapter; the one ``classifier``); keep what the smoother would see."""
     windows: list[tuple[np.ndarray, float, float]] = []
-    pipeline = Pipeline(classifier, status_interval_s=0.0, on_window=lambda s, a, b: windows.append((s.copy(), a, b)))
     bundle = classifier.bundle
+    head = bundle.utterance is not None
+    every = SmoothingSettings(thresholds={label: 0.0 for label in bundle.labels})  # each utterance decision an event
+    pipeline = Pipeline(classifier, status_interval_s=0.0, on_window=lambda s, a, b: windows.append((s.copy(), a, b)),
+                        smoothing=every, scope="both" if head else "window")
     block = bundle.params.sample_rate // 10
     events = []
     for i in range(0, len(samples), block):
@@ -72,13 +79,19 @@ def record(classifier: Classifier, samples: np.ndarray, spans: Sequence[tuple[st
     resets = np.array([e.end_s for e in events if e.type == "speech_end"], float)
     n = len(bundle.labels)
     scores = np.array([w[0] for w in windows], np.float32).reshape(-1, n)
+    utterances = [(np.array([e.scores[k] for k in bundle.labels]), e.end_s) for e in events
+                  if e.type == "emotion" and e.scope == "utterance"] if head else None
     return Recording(scores, np.array([w[1] for w in windows]), np.array([w[2] for w in windows]), resets,
-                     list(spans), len(samples) / bundle.params.sample_rate)
+                     list(spans), len(samples) / bundle.params.sample_rate, utterances)
 
 
 def replay(rec: Recording, labels: Sequence[str], settings: SmoothingSettings) -> list[tuple[str, float]]:
-    """(label, end_s) of every decision the smoother makes on ``rec`` with ``settings``."""
+    """(label, end_s) of every decision the smoother makes on ``rec`` with ``settings`` (with an
+    utterance head: every utterance decision whose top score reaches its label's threshold)."""
     smoother = Smoother(**settings.smoother_kwargs(labels))
+    if rec.utterances is not None:
+        top = [(labels[int(np.argmax(s))], float(np.max(s)), end) for s, end in rec.utterances]
+        return [(label, end) for label, score, end in top if score >= smoother.thresholds[label]]
     out = []
     r = 0
     for k in range(len(rec.ends)):

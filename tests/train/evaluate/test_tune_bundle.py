@@ -39,3 +39,22 @@ def test_the_old_spelling_names_speakers_it_cannot_find(data_dir: Path, tmp_path
                            "--speakers", "ravdess:17,emovo:m9"], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "no clips of emovo:m9" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_bundle_with_an_utterance_head_is_tuned_on_its_utterance_decisions(tiny_fusion_bundle, data_dir: Path):
+    """Each utterance is one recorded decision; thresholds decide which of them become events."""
+    from ser_edge.config.settings import SmoothingSettings
+    from ser_edge.model.classifier import Classifier
+    from ser_train.evaluate.tune import replay, speaker_stream
+
+    classifier = Classifier(load_bundle(tiny_fusion_bundle))
+    clips = sorted((data_dir / "ravdess" / "Actor_05").glob("03-01-0[1-5]-01-01-01-05.flac"))
+    rec = speaker_stream(classifier, [(p, "neutral") for p in clips])
+    # a 2 s gap ends each clip's utterance: at most one decision a clip (none for one too short to decide)
+    assert rec.utterances is not None and 3 <= len(rec.utterances) <= len(clips)
+    ends = [end for _, end in rec.utterances]
+    assert all(any(a <= end <= b + 1.0 for _, a, b in rec.spans) for end in ends)
+    labels = classifier.labels
+    everything = replay(rec, labels, SmoothingSettings(thresholds={k: 0.0 for k in labels}))
+    assert [end for _, end in everything] == [end for _, end in rec.utterances]
+    assert replay(rec, labels, SmoothingSettings(threshold=1.0)) == []
