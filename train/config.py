@@ -47,6 +47,9 @@ class ModelConfig(Checked):
                     "head on the mean and sd of its windows' embeddings), utterance+stats (and its statistics), fusion (the "
                     "windows' mean log-scores plus a regression on the clip's statistics).",
                     "choice", choices=HEADS)
+    fusion_weight: float = opt(0.25, "fusion: weight of the network's mean log-scores beside the regression's "
+                               "log-probabilities (0 = the regression alone; 0.25 chosen by leave-one-corpus-out cv, "
+                               "benchmarks/RESULTS.md section 10).", low=0.0, high=10.0)
     width: int = opt(48, "Filters in the first conv block.", "int", low=4, high=512)
     depth: int = opt(3, "Conv blocks.", "int", low=1, high=6)
     kernel: int = opt(5, "Conv kernel length, frames.", "int", low=1, high=15)
@@ -61,6 +64,8 @@ class ModelConfig(Checked):
         for name, first in (("kind", "conv1d"), ("head", "windows")):
             if data[name] == first:
                 del data[name]
+        if self.head != "fusion":
+            del data["fusion_weight"]
         return data
 
     @classmethod

@@ -11,11 +11,12 @@ as a whole by two experts that were trained apart (`ser-train --head fusion`):
   first, then the speaker's own segments as the device hears them), ``weight`` (classes, d) and
   ``bias`` (classes,) with the standardisation of training folded in.
 
-Scores = softmax(network + log regression probability). Manifest, covered by its sha256::
+Scores = softmax(network_weight x network + log regression probability). Manifest, covered by its
+sha256 (``network_weight`` 1 when absent, as bundles before it had)::
 
     "utterance": {"kind": "fusion", "dims": d, "weight": [[...] x classes], "bias": [...],
                   "prior": {"mean": [d], "sd": [d], "count": segments}, "floor": 1e-4,
-                  "max_s": 10.0, "every_s": 3.0, "min_speech_s": 1.0}
+                  "max_s": 10.0, "every_s": 3.0, "min_speech_s": 1.0, "network_weight": 0.25}
 
 Cost: one (classes x d) product and a softmax per decision, d about 108: microseconds.
 """
@@ -51,6 +52,7 @@ class UtteranceHead:
     max_s: float = 10.0
     every_s: float = 3.0
     min_speech_s: float = 1.0
+    network_weight: float = 1.0
 
     @property
     def dims(self) -> int:
@@ -65,7 +67,8 @@ class UtteranceHead:
         and its z-scored statistics (d,)."""
         w = np.asarray(window_scores, dtype=np.float64).reshape(-1, self.weight.shape[0])
         network = np.log(np.maximum(w, self.floor)).mean(axis=0)
-        return _softmax(network + np.log(np.maximum(self.regression(z), self.floor))).astype(np.float32)
+        regression = np.log(np.maximum(self.regression(z), self.floor))
+        return _softmax(self.network_weight * network + regression).astype(np.float32)
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest entry (`FIELD`), floats to 7 significant digits."""
@@ -73,7 +76,8 @@ class UtteranceHead:
             return np.vectorize(lambda v: float(f"{v:.7g}"), otypes=[float])(a).tolist()
         return {"kind": "fusion", "dims": self.dims, "weight": r(self.weight), "bias": r(self.bias),
                 "prior": {"mean": r(self.prior_mean), "sd": r(self.prior_sd), "count": self.prior_count},
-                "floor": self.floor, "max_s": self.max_s, "every_s": self.every_s, "min_speech_s": self.min_speech_s}
+                "floor": self.floor, "max_s": self.max_s, "every_s": self.every_s, "min_speech_s": self.min_speech_s,
+                "network_weight": self.network_weight}
 
 
 def read_head(name: str, manifest: Mapping[str, Any], n_classes: int, dims: int) -> Optional[UtteranceHead]:
@@ -96,7 +100,7 @@ def read_head(name: str, manifest: Mapping[str, Any], n_classes: int, dims: int)
         raise BundleError(f"{where}.prior.sd must be positive")
     numbers = {key: _number(where, key, block.get(key, default), low, high) for key, default, low, high in (
         ("floor", 1e-4, 1e-12, 0.5), ("max_s", 10.0, 0.5, 600.0), ("every_s", 3.0, 0.5, 600.0),
-        ("min_speech_s", 1.0, 0.0, 600.0))}
+        ("min_speech_s", 1.0, 0.0, 600.0), ("network_weight", 1.0, 0.0, 10.0))}
     count = _number(where, "prior.count", prior.get("count", PRIOR_COUNT), 0.0, MAX_COUNT)
     return UtteranceHead(weight, bias, mean, sd, count, **numbers)
 

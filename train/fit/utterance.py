@@ -76,10 +76,11 @@ class UtteranceHead:
 
 @dataclass
 class FusionHead:
-    """`--head fusion`: softmax(mean window log-probability + log regression probability)."""
+    """`--head fusion`: softmax(weight x mean window log-probability + log regression probability)."""
 
     model: FunctionalsModel
     floor: float = 1e-4  # probabilities are floored before the log: one 0 must not veto a class
+    weight: float = 1.0  # of the network
 
     def scores(self, predict: Embedder, windows: WindowSet, stats: Optional[ClipTable]) -> tuple[np.ndarray, np.ndarray]:
         """(clip numbers, (n, classes) probabilities) of the clips with windows and statistics;
@@ -93,7 +94,7 @@ class FusionHead:
             return ids, np.zeros((0, self.model.n_classes))
         net = np.array([log_p[windows.clip == i].mean(axis=0) for i in ids])
         reg = np.log(np.maximum(self.model.scores(stats.x[[where[int(i)] for i in ids]]), self.floor))
-        return ids, softmax(net + reg)
+        return ids, softmax(self.weight * net + reg)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -122,7 +123,8 @@ def run_head(config, model, data) -> tuple[UtteranceHead | FusionHead, Embedder,
     stats = clip_table(config, data.clips, data.split, data.label_set) if kind in ("utterance+stats", "fusion") else None
     if kind == "fusion":
         train = stats.part(data.clips, data.split, "train")
-        head = FusionHead(FunctionalsModel(len(data.label_set.labels), config.seed).fit(train, data.clips))
+        head = FusionHead(FunctionalsModel(len(data.label_set.labels), config.seed).fit(train, data.clips),
+                          weight=config.model.fusion_weight)
         return head, lambda x: model.predict(x, batch_size=256, verbose=0), stats
     labels = np.array([data.label_set.index_of(c.emotion) for c in data.clips], dtype=np.int64)
     embed = embedder(model)
@@ -163,7 +165,8 @@ def device_head(head: FusionHead, train: ClipTable):
     bias = np.full(model.n_classes, -30.0)  # a class absent from training: probability ~0, floored
     weight[regression.classes_], bias[regression.classes_] = coef, intercept
     raw = np.asarray(train.raw, dtype=np.float64)
-    return UtteranceHead(weight, bias, raw.mean(axis=0), np.maximum(raw.std(axis=0), 1e-6), floor=head.floor)
+    return UtteranceHead(weight, bias, raw.mean(axis=0), np.maximum(raw.std(axis=0), 1e-6), floor=head.floor,
+                         network_weight=head.weight)
 
 
 def save_fusion(run_dir, head: FusionHead, stats: ClipTable, data) -> None:

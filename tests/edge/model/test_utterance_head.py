@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -31,6 +32,10 @@ def test_scores_are_the_softmax_of_both_experts_log_probabilities():
     got = h.scores(windows, z)
     assert got.dtype == np.float32 and got == pytest.approx(want, abs=1e-6)
     assert h.scores(np.array([[1.0, 0.0, 0.0]]), z)[1] > 0  # a zero window score is floored, not a veto
+    light = dataclasses.replace(h, network_weight=0.25)
+    logits = 0.25 * np.log(windows.astype(np.float64)).mean(axis=0) + np.log(h.regression(z))
+    assert light.scores(windows, z) == pytest.approx(np.exp(logits) / np.exp(logits).sum(), abs=1e-6)
+    assert dataclasses.replace(h, network_weight=0.0).scores(windows, z) == pytest.approx(h.regression(z), abs=1e-6)
 
 
 def test_manifest_entry_round_trips():
@@ -38,6 +43,8 @@ def test_manifest_entry_round_trips():
     back = read_head("b", {"utterance": json.loads(json.dumps(h.to_dict()))}, 3, 4)
     assert back is not None and back.weight == pytest.approx(h.weight, rel=1e-6)
     assert read_head("b", {}, 3, 4) is None
+    old = {k: v for k, v in h.to_dict().items() if k != "network_weight"}  # bundles before the weight: 1
+    assert read_head("b", {"utterance": old}, 3, 4).network_weight == 1.0
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -48,6 +55,7 @@ def test_manifest_entry_round_trips():
     (lambda e: e["prior"].update(sd=[1.0, 0.0, 1.0, 1.0]), "prior.sd must be positive"),
     (lambda e: e.update(max_s=1e9), "max_s = 1000000000.0 is invalid"),
     (lambda e: e.update(every_s=True), "every_s = True is invalid"),
+    (lambda e: e.update(network_weight=-1), "network_weight = -1 is invalid"),
 ])
 def test_a_malformed_head_is_refused_by_name(edit, message):
     entry = json.loads(json.dumps(head().to_dict()))

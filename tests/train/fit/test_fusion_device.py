@@ -28,11 +28,11 @@ def table(classes: list[int], n: int = 60, d: int = 6, seed: int = 0) -> tuple[C
 @pytest.mark.parametrize("classes", [[0, 1, 2, 3], [0, 2], [1, 2, 3]])
 def test_the_device_head_decides_as_the_training_head(classes):
     train, clips = table(classes)
-    fusion = FusionHead(FunctionalsModel(4, 0).fit(train, clips))
+    fusion = FusionHead(FunctionalsModel(4, 0).fit(train, clips), weight=0.25)
     device = device_head(fusion, train)
     windows = np.random.default_rng(1).dirichlet(np.ones(4), size=(5, 3))  # 5 clips of 3 windows
     for k in range(5):
-        want = softmax((np.log(np.maximum(windows[k], fusion.floor)).mean(axis=0)
+        want = softmax((0.25 * np.log(np.maximum(windows[k], fusion.floor)).mean(axis=0)
                         + np.log(np.maximum(fusion.model.scores(train.x[k:k + 1])[0], fusion.floor)))[None])[0]
         assert device.scores(windows[k], train.x[k]) == pytest.approx(want, abs=1e-5)
     assert device.prior_mean == pytest.approx(train.raw.mean(axis=0))
