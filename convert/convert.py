@@ -39,13 +39,7 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
     """Quantize, check parity and the class gate, write ``out_dir/model.tflite`` + manifest; returns
     (bundle dir, parity). A bundle that fails the gate (`ser_convert.gate`) is not written:
     GateError names the classes. ``gate=False`` is for tests of the conversion itself."""
-    run = load_run(run_dir)
-    if run.kind != "conv1d":
-        raise ConfigError(f"{run_dir}: a {run.kind} run is a reference for ser-train cv, not a device model; "
-                          "convert a conv1d run")
-    if run.config.model.head not in ("windows", "fusion"):
-        raise ConfigError(f"{run_dir}: its clips are decided by an utterance head ({run.config.model.head}), which the "
-                          "device does not run; convert a run with --head windows or --head fusion")
+    run = convertible(load_run(run_dir))
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -64,9 +58,39 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
     return out_dir, parity
 
 
+def convertible(run: Run) -> Run:
+    """``run`` if the device can run it (a conv1d network decided by its windows or the fusion head),
+    else ConfigError naming the run and what to convert instead."""
+    if run.kind != "conv1d":
+        raise ConfigError(f"{run.path}: a {run.kind} run is a reference for ser-train cv, not a device model; "
+                          "convert a conv1d run")
+    if run.config.model.head not in ("windows", "fusion"):
+        raise ConfigError(f"{run.path}: its clips are decided by an utterance head ({run.config.model.head}), which the "
+                          "device does not run; convert a run with --head windows or --head fusion")
+    return run
+
+
 def _build(run: Run, out_dir: Path, model_id: Optional[str], calibration: int) -> tuple[Parity, Gate]:
     """The bundle in ``out_dir``: quantized, its manifest with parity and gate figures."""
     model = run.load_model()
+    entry, head, numbers, z = run_head(run)
+    manifest = write_bundle(run, model, out_dir, model_id=model_id, calibration=calibration, utterance=entry)
+    parity, float_scores, int8_scores = check_parity(run, model, load_classifier(out_dir))
+    utterances = None if head is None else decide(run, head, numbers, z, parity.source, float_scores, int8_scores)
+    # the gate judges what the device decides: utterances when the bundle has a head
+    verdict = class_gate(parity.int8_report if utterances is None else utterances.int8_report)
+    manifest["metrics"] = {**parity.to_dict(), "parity_passed": not parity.failures(), "gate": verdict.to_dict(),
+                           **({"utterance": utterances.to_dict()} if utterances else {}),
+                           "training_run": {k: run.metrics.get(k) for k in ("test", "validation", "epochs_run")}}
+    write_manifest(out_dir, manifest)
+    return parity, verdict
+
+
+def write_bundle(run: Run, model, out_dir: Path, *, model_id: Optional[str] = None, calibration: int = 2000,
+                 utterance: Optional[dict] = None) -> dict:
+    """``model`` (the run's float Keras model) quantized to ``out_dir/model.tflite`` with its manifest
+    (with the ``utterance`` head entry if given; no metrics yet): a bundle the device loads. Returns
+    the manifest as written."""
     # calibrate on clean training windows: the device hears speech, not our augmented copies
     tflite = to_int8_tflite(model, representative_windows(run.windows("train_clean").x, calibration,
                                                           seed=run.config.seed))
@@ -78,19 +102,10 @@ def _build(run: Run, out_dir: Path, model_id: Optional[str], calibration: int) -
         params=run.params, input_tensor=inp, output_tensor=outp, ops=ops, training=run.data,
         licence=run.licence, prior=run.prior,
     )
-    entry, head, numbers, z = run_head(run)
-    if entry is not None:
-        manifest["utterance"] = entry
+    if utterance is not None:
+        manifest["utterance"] = utterance
     write_manifest(out_dir, manifest)  # stamped with manifest_sha256, which the device checks
-    parity, float_scores, int8_scores = check_parity(run, model, load_classifier(out_dir))
-    utterances = None if head is None else decide(run, head, numbers, z, parity.source, float_scores, int8_scores)
-    # the gate judges what the device decides: utterances when the bundle has a head
-    verdict = class_gate(parity.int8_report if utterances is None else utterances.int8_report)
-    manifest["metrics"] = {**parity.to_dict(), "parity_passed": not parity.failures(), "gate": verdict.to_dict(),
-                           **({"utterance": utterances.to_dict()} if utterances else {}),
-                           "training_run": {k: run.metrics.get(k) for k in ("test", "validation", "epochs_run")}}
-    write_manifest(out_dir, manifest)
-    return parity, verdict
+    return manifest
 
 
 def check_parity(run: Run, model, classifier: Classifier) -> tuple[Parity, np.ndarray, np.ndarray]:

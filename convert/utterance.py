@@ -47,12 +47,20 @@ def run_head(run: Run) -> tuple[Optional[dict], Optional[UtteranceHead], np.ndar
 def decide(run: Run, head: UtteranceHead, numbers: np.ndarray, z: np.ndarray, part: str,
            float_scores: np.ndarray, int8_scores: np.ndarray) -> UtteranceParity:
     """Decide every clip of ``run.windows(part)`` that has a vector, from both models' window scores."""
+    decided = [clip_scores(run, head, numbers, z, part, scores) for scores in (float_scores, int8_scores)]
+    ids = decided[0][0]
+    reports = [run.report_of(ids, d) for _, d in decided]
+    return UtteranceParity(top1_agreement(decided[0][1], decided[1][1]), len(ids), reports[0], reports[1])
+
+
+def clip_scores(run: Run, head: UtteranceHead, numbers: np.ndarray, z: np.ndarray, part: str,
+                window_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(clip positions (n,) int64, the head's decisions (n, classes)) of every clip of
+    ``run.windows(part)`` that has a vector, from ``window_scores`` (windows, classes) given for
+    those windows; ConfigError when no clip has one."""
     windows = run.windows(part)
     where = {int(n): k for k, n in enumerate(numbers)}
-    ids = [int(i) for i in np.unique(windows.clip) if int(i) in where]
-    if not ids:
+    ids = np.array([int(i) for i in np.unique(windows.clip) if int(i) in where], dtype=np.int64)
+    if not len(ids):
         raise ConfigError(f"{run.path}: no held-out clip has utterance statistics to check the head on")
-    decided = [np.array([head.scores(scores[windows.clip == i], z[where[i]]) for i in ids])
-               for scores in (float_scores, int8_scores)]
-    reports = [run.report_of(ids, d) for d in decided]
-    return UtteranceParity(top1_agreement(*decided), len(ids), reports[0], reports[1])
+    return ids, np.array([head.scores(window_scores[windows.clip == i], z[where[int(i)]]) for i in ids])

@@ -58,9 +58,9 @@ class UtteranceDecider:
     """The open utterance's window scores and the speaker's segment statistics."""
 
     def __init__(self, head: UtteranceHead, params: FeatureParams, stats: Optional[VectorStats] = None, *,
-                 learn: bool = True):
-        self.head, self.params, self.learn = head, params, learn
-        self.stats = stats if stats is not None else VectorStats.for_head(head)
+                 learn: bool = True, adapter=None):
+        self.head, self.params, self.learn, self._adapter = head, params, learn, adapter
+        self._stats = stats if stats is not None or adapter is not None else VectorStats.for_head(head)
         hops_per_s = 1000.0 / params.hop_ms
         self.max_hops = max(1, int(round(head.max_s * hops_per_s)))
         self.every_hops = max(1, int(round(head.every_s * hops_per_s)))
@@ -75,9 +75,17 @@ class UtteranceDecider:
         in mode off keeps the prior's, frozen learns none), or its own without one (None)."""
         if adapter is None:
             return cls(head, params)
-        if adapter.segments is None:
-            adapter.segments = VectorStats.for_head(head)
-        return cls(head, params, adapter.segments, learn=adapter.learning)
+        return cls(head, params, learn=adapter.learning, adapter=adapter)
+
+    @property
+    def stats(self) -> VectorStats:
+        """The speaker's segment statistics: the adapter's, read at each use (a state file loaded or
+        a reset replaces them there), made from the head's prior when it has none."""
+        if self._adapter is None:
+            return self._stats
+        if self._adapter.segments is None:
+            self._adapter.segments = VectorStats.for_head(self.head)
+        return self._adapter.segments
 
     @property
     def open(self) -> bool:

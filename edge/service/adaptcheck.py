@@ -11,13 +11,21 @@ passes; numbers that no audio can make do not):
   ``adapt_prior_s``, and no more seconds of speech than were ever heard;
 * each coefficient's mean within `MEAN_SPREAD` of the prior's standard deviations of the
   prior's mean, and its variance >= 0 (to rounding) and at most `VAR_RATIO` times the prior's.
+
+The speaker's segment statistics (`saved_segments`, for a bundle with an utterance head) are
+checked as `ser_edge.model.utterance.VectorStats.from_dict` reads them, at the front end's
+vector length; unusable ones are dropped alone (the frame statistics stay).
 """
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
+from ser_edge.frontend.functionals import vector_dims
 from ser_edge.frontend.normalise import Prior, RunningStats
+from ser_edge.model.utterance import VectorStats
 
 #: how far a speaker's mean may lie from the prior's mean, in the prior's standard deviations
 MEAN_SPREAD = 50.0
@@ -56,3 +64,15 @@ def implausible(stats: RunningStats, prior: Prior, params) -> str:
         return (f"coefficient {i}: variance {var[i]:.6g} is {ratio[i]:.3g} times the prior's {prior.var[i]:.6g} "
                 f"(at most {VAR_RATIO:g})")
     return ""
+
+
+def saved_segments(data: object, params) -> tuple[Optional[VectorStats], str]:
+    """(the segment statistics of a state file's ``segments`` entry ``data`` (None: absent), or None
+    and why they cannot be used, in words; '' when they can or there are none)."""
+    if data is None:
+        return None, ""
+    dims = vector_dims(params)
+    try:
+        return VectorStats.from_dict(data, dims), ""
+    except (ValueError, TypeError, OverflowError) as exc:
+        return None, f"segment statistics unusable with these feature parameters ({dims} values each): {exc}"

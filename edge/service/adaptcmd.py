@@ -37,8 +37,11 @@ def open_state(config_path: Optional[Path], model: Optional[Path], state: Option
 
 
 def show(adapter: Adapter, store: AdaptStore, note: str) -> dict:
-    """What the statistics rest on, and where they are."""
-    return {"state_file": str(store.path), "model": adapter.params.stable_hash(), "load": note, **adapter.summary()}
+    """What the statistics rest on, and where they are; ``segments``: the utterances the segment
+    statistics learnt (0 without any: a window model's, or none decided yet)."""
+    segments = adapter.segments.segments if adapter.segments is not None else 0
+    return {"state_file": str(store.path), "model": adapter.params.stable_hash(), "load": note, **adapter.summary(),
+            "segments": segments}
 
 
 def reset(adapter: Adapter, store: AdaptStore) -> dict:

@@ -19,6 +19,8 @@ Statistics are the speaker's and the microphone's, not the model's: a file writt
 another bundle with the same feature parameters (the 7-class and the 4-class model) is
 kept, and what is left in it of that bundle's prior (it fades with speech) is replaced by
 this bundle's prior. Files written before the prior was saved in them are taken as they are.
+The speaker's segment statistics (``segments``, for a bundle with an utterance head) are kept too:
+a file without them loads with none; unusable ones are dropped with a warning (`adaptcheck`).
 
 Location: the ``adaptation_state`` setting; '' = ``$STATE_DIRECTORY/adaptation.json`` under
 systemd (/var/lib/ser-edge), else ``$XDG_STATE_HOME/ser-edge/adaptation.json``
@@ -40,7 +42,7 @@ from ser_edge.errors import ConfigError, shown
 from ser_edge.frontend.normalise import Prior, RunningStats
 from ser_edge.listen.adapter import Adapter
 
-from .adaptcheck import implausible
+from .adaptcheck import implausible, saved_segments
 from .statefile import Seen, StateLock, check_path, format_time, parse_time, read_state, seen, write_atomic
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,9 @@ class AdaptStore:
         if why:
             return self._refuse(adapter, "corrupt", f"implausible statistics ({why})")
         adapter.restore(stats, since)
+        adapter.segments, dropped = saved_segments(data.get("segments"), adapter.params)
+        if dropped:
+            log.warning("adaptation: %s: %s; they start again from the prior", shown(self.path), dropped)
         return (f"statistics from {shown(self.path)}: {stats.speech_s:.0f} s of speech since {data['since']}"
                 + (" (learnt under another model's prior: its share replaced by this model's)" if other_prior else ""))
 
@@ -142,7 +147,8 @@ class AdaptStore:
         """Write the statistics now (atomically); ConfigError naming the file if that fails."""
         data = {"format": FORMAT, "version": VERSION, "feature_params_hash": adapter.params.stable_hash(),
                 "since": format_time(adapter.since), "saved": format_time(time.time()),
-                "prior": adapter.prior.to_dict(), "stats": adapter.stats.to_dict()}
+                "prior": adapter.prior.to_dict(), "stats": adapter.stats.to_dict(),
+                **({"segments": adapter.segments.to_dict()} if adapter.segments is not None else {})}
         try:
             self._seen = write_atomic(self.path, (json.dumps(data, indent=1) + "\n").encode())
         except OSError as exc:

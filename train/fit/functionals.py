@@ -15,7 +15,7 @@ import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -48,8 +48,11 @@ class ClipTable:
         return ClipTable(self.numbers[keep], self.x[keep], self.y[keep], None if self.raw is None else self.raw[keep])
 
 
-def clip_table(config: TrainConfig, clips: Sequence[Clip], split: SpeakerSplit, label_set: LabelSet) -> ClipTable:
-    """Functionals of every clip of the label set (features from the cache), speaker-normalised."""
+def clip_table(config: TrainConfig, clips: Sequence[Clip], split: SpeakerSplit, label_set: LabelSet, *,
+               vector: Optional[Callable[[Any, Any], np.ndarray]] = None) -> ClipTable:
+    """Functionals of every clip of the label set (features from the cache), speaker-normalised.
+    ``vector(features, params) -> (d,)``: a clip's row from its cached features; `segment_vector` by
+    default (another only to read runs made before it, benchmarks/cv_int8.py)."""
     cache = FeatureCache(Path(config.cache_dir), config.params)
     features, _ = extract([c.path for c in clips], cache, workers=config.workers, progress=False)
     numbers, rows, labels = [], [], []
@@ -58,7 +61,8 @@ def clip_table(config: TrainConfig, clips: Sequence[Clip], split: SpeakerSplit, 
         if feats is None or label is None:
             continue
         numbers.append(i)
-        rows.append(segment_vector(feats.frames, feats.speech, feats.prosody, config.params))
+        rows.append(vector(feats, config.params) if vector else
+                    segment_vector(feats.frames, feats.speech, feats.prosody, config.params))
         labels.append(label)
     held_out = [split.part_of(clips[i]) != "train" for i in numbers]
     raw = np.array(rows)
