@@ -93,9 +93,10 @@ def fit(data_dirs, run_dir, test_speakers, validation_speakers, verbose, quiet, 
               help="corpus: leave one corpus out; speaker: k speaker folds over all corpora.")
 @click.option("-k", "--k", "k", default=5, show_default=True, help="Number of speaker folds.")
 @click.option("--only", default="", help="Run only these folds, e.g. corpus-emovo,speaker-0 (default: all).")
+@ENROL_OPTION
 @fit_options
 @verbosity_options
-def cv(data_dirs, out_dir, fold_kind, k, only, verbose, quiet, **options) -> None:
+def cv(data_dirs, out_dir, fold_kind, k, only, enrol_per_class, verbose, quiet, **options) -> None:
     """Cross-validate the fit recipe (every fit option applies to every fold); resumes fold by fold."""
     from ser_edge.errors import ConfigError
     from ser_train.evaluate.cv import plan, run_cv
@@ -110,8 +111,14 @@ def cv(data_dirs, out_dir, fold_kind, k, only, verbose, quiet, **options) -> Non
         if unknown:
             raise ConfigError(f"--only: no fold {', '.join(unknown)}; folds: {', '.join(f.name for f in folds)}")
         folds = [f for f in folds if f.name in wanted]
-    result = run_cv(base, folds, out_dir, echo=click.echo, progress=not quiet and verbose > 0)
+    if enrol_per_class is not None and base.params.normalisation != "speaker_cmvn":
+        raise ConfigError("--enrol-per-class needs --norm speaker: the personal head scales by the speaker")
+    result = run_cv(base, folds, out_dir, echo=click.echo, progress=not quiet and verbose > 0,
+                    enrol_per_class=enrol_per_class)
     click.echo("\n" + format_table(result))
+    for kind, e in result.get("enrolled", {}).items():
+        click.echo(f"{kind} folds, K={e['k']} clips per class enrolled: UAR {e['uar']:.3f} against {e['base_uar']:.3f} "
+                   f"without ({e['gain']:+.3f}, mean of {e['n']} folds)")
     click.echo(f"results in {out_dir / 'cv.json'} and {out_dir / 'cv.png'}")
 
 
