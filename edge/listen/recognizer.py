@@ -9,6 +9,10 @@ so memory stays flat whatever the file's length.
 A speaker-normalised model learns the speaker's statistics as each file streams, from the
 prior: per file by default, or carried from file to file by passing the same `Adapter`
 (``recognizer.new_adapter()``) to every call, for one speaker's recordings.
+
+With an enrolment (`enrol`, or ``recognizer.enrolment`` set from the store), each decision is the
+bundle's moved by the personal head (`ser_edge.listen.enrolment`); then a file's audio is held
+while it is scored (its statistics need all of it: 64 kB per second of audio at 16 kHz).
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from typing import Optional
 import numpy as np
 
 from ser_edge.audio.read import iter_audio, resample, to_mono
-from ser_edge.errors import AudioError
+from ser_edge.errors import AudioError, ConfigError
 from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.model.bundle import Bundle
 from ser_edge.model.circumplex import affect
 from ser_edge.model.load import bundle_of, load_classifier
 
 from .adapter import Adapter, for_bundle
+from .enrolment import EnrolledClip, Enrolment, check_clip, clip_features, make_clip, personal_probabilities
 from .filescore import FileScorer
 
 
@@ -67,6 +72,7 @@ class Recognizer:
         self.classifier = load_classifier(bundle, threads=num_threads)
         self.extractor = MfccExtractor(self.params)
         self.circumplex = bundle.circumplex
+        self.enrolment = Enrolment(self.labels, bundle.sha256)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -90,7 +96,28 @@ class Recognizer:
         ``adapter``: statistics to use and extend (default: fresh ones for this file)."""
         return self._classify_blocks(iter_audio(path, self.params.sample_rate), str(Path(path)), adapter)
 
-    def _classify_blocks(self, blocks, name: str, adapter: Optional[Adapter] = None) -> FileResult:
+    def enrol(self, label: str, samples: np.ndarray, sample_rate: Optional[int] = None, *,
+              name: str = "audio") -> EnrolledClip:
+        """Add a clip of the user speaking with emotion ``label`` to ``self.enrolment`` (in memory;
+        `ser_edge.service.enrolstore` saves it): mono or (frames, channels) float audio at
+        ``sample_rate`` Hz (default the model's). ConfigError for an unknown label, AudioError for a
+        clip without at least 2 s of speech or longer than 60 s; nothing is added then."""
+        if label not in self.labels:
+            raise ConfigError(f"label {label!r} is not one of this model's; allowed: {', '.join(self.labels)}")
+        clip = self.enrol_clip(label, resample(to_mono(samples), sample_rate or self.params.sample_rate,
+                                               self.params.sample_rate), name)
+        self.enrolment.add(clip)
+        return clip
+
+    def enrol_clip(self, label: str, x: np.ndarray, name: str) -> EnrolledClip:
+        """The `EnrolledClip` of 1-D float32 audio ``x`` at the model rate (checked; not added)."""
+        seconds = x.size / self.params.sample_rate
+        features = clip_features(x, self.params)
+        check_clip(label, self.labels, features, seconds, self.params, name)
+        whole = self._score_blocks(iter([x]), name, None)
+        return make_clip(label, features, whole.mean, seconds, self.params, name)
+
+    def _score_blocks(self, blocks, name: str, adapter: Optional[Adapter]):
         if adapter is None:
             adapter = self.new_adapter()
         scorer = FileScorer(self.params, self.classifier.scores_many, adapter=adapter)
@@ -100,8 +127,28 @@ class Recognizer:
         if whole.mean is None:
             raise AudioError(f"{name}: {whole.samples / self.params.sample_rate * 1000:.0f} ms of audio is too short "
                              f"(at least {self.params.frame_ms:g} ms)")
-        best = int(np.argmax(whole.mean))
-        scores = {k: float(v) for k, v in zip(self.labels, whole.mean)}
-        return FileResult(self.labels[best], float(whole.mean[best]), scores, whole.windows, whole.voiced,
+        return whole
+
+    def _classify_blocks(self, blocks, name: str, adapter: Optional[Adapter] = None) -> FileResult:
+        if adapter is None:
+            adapter = self.new_adapter()
+        held: Optional[list[np.ndarray]] = [] if self.enrolment.active else None
+        if held is not None:
+            blocks = _holding(blocks, held)
+        whole = self._score_blocks(blocks, name, adapter)
+        mean = whole.mean
+        if held is not None:
+            features = clip_features(np.concatenate(held) if held else np.zeros(0, np.float32), self.params)
+            mean = personal_probabilities(self.enrolment, features, mean, self.params)
+        best = int(np.argmax(mean))
+        scores = {k: float(v) for k, v in zip(self.labels, mean)}
+        return FileResult(self.labels[best], float(mean[best]), scores, whole.windows, whole.voiced,
                           whole.samples / self.params.sample_rate, **affect(scores, self.circumplex),
                           adapted_s=None if adapter is None else adapter.speech_s)
+
+
+def _holding(blocks, held: list):
+    """The blocks as they come, each also kept in ``held``."""
+    for block in blocks:
+        held.append(np.asarray(block, dtype=np.float32).reshape(-1))
+        yield block
