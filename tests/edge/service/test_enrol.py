@@ -178,3 +178,21 @@ def test_adapt_learn_and_its_old_name(data_dir, tmp_path):
     assert learnt.returncode == 0 and json.loads(learnt.stdout)["speech_s"] > 2
     old = _cli("adapt", "enrol", str(clip(data_dir, "sad")), "--state", str(state), "--json")
     assert old.returncode == 0 and "ser-edge adapt learn" in old.stderr and "ser-edge enrol LABEL" in old.stderr
+
+
+def test_api_enrol_leans_api_classify_of_the_same_model(data_dir):
+    from ser_edge import api
+
+    try:
+        labels = ("neutral", "happy", "sad", "angry")
+        for label in labels:
+            for n in (1, 2):
+                api.enrol(label, clip(data_dir, label, n))
+        x = (load_audio(clip(data_dir, "sad", 3)) * 32767).astype(np.int16)  # an int16 array is taken too
+        with pytest.raises(AudioError, match="no speech found"):
+            api.enrol("sad", np.zeros(48000 * 3, np.int16), sample_rate=48000)
+        scores = api.classify(x, sample_rate=16000).scores
+        assert sum(scores[k] for k in labels) > 0.5  # the enrolled labels gained
+        assert len(api._loaded(None).enrolment.clips) == 8
+    finally:
+        api._loaded(None).enrolment.reset()  # the cached recognizer is shared with other tests
