@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
 from ser_edge.errors import ConfigError, SerEdgeError
 from ser_edge.model.bundle import MODEL_FILE, sha256_of
 from ser_edge.model.classifier import Classifier
@@ -23,6 +25,7 @@ from .gate import Gate, class_gate
 from .manifest import build_manifest, write_manifest
 from .parity import Parity, top1_agreement
 from .quantize import representative_windows, tensor_details, to_int8_tflite
+from .utterance import decide, run_head
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +43,9 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
     if run.kind != "conv1d":
         raise ConfigError(f"{run_dir}: a {run.kind} run is a reference for ser-train cv, not a device model; "
                           "convert a conv1d run")
-    if run.config.model.head != "windows":
+    if run.config.model.head not in ("windows", "fusion"):
         raise ConfigError(f"{run_dir}: its clips are decided by an utterance head ({run.config.model.head}), which the "
-                          "device does not run yet; convert a run with --head windows")
+                          "device does not run; convert a run with --head windows or --head fusion")
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -75,17 +78,24 @@ def _build(run: Run, out_dir: Path, model_id: Optional[str], calibration: int) -
         params=run.params, input_tensor=inp, output_tensor=outp, ops=ops, training=run.data,
         licence=run.licence, prior=run.prior,
     )
+    entry, head, numbers, z = run_head(run)
+    if entry is not None:
+        manifest["utterance"] = entry
     write_manifest(out_dir, manifest)  # stamped with manifest_sha256, which the device checks
-    parity = check_parity(run, model, load_classifier(out_dir))
-    verdict = class_gate(parity.int8_report)
+    parity, float_scores, int8_scores = check_parity(run, model, load_classifier(out_dir))
+    utterances = None if head is None else decide(run, head, numbers, z, parity.source, float_scores, int8_scores)
+    # the gate judges what the device decides: utterances when the bundle has a head
+    verdict = class_gate(parity.int8_report if utterances is None else utterances.int8_report)
     manifest["metrics"] = {**parity.to_dict(), "parity_passed": not parity.failures(), "gate": verdict.to_dict(),
+                           **({"utterance": utterances.to_dict()} if utterances else {}),
                            "training_run": {k: run.metrics.get(k) for k in ("test", "validation", "epochs_run")}}
     write_manifest(out_dir, manifest)
     return parity, verdict
 
 
-def check_parity(run: Run, model, classifier: Classifier) -> Parity:
-    """Float vs int8 on the test speakers (or, for a final model without any, validation)."""
+def check_parity(run: Run, model, classifier: Classifier) -> tuple[Parity, np.ndarray, np.ndarray]:
+    """Float vs int8 on the test speakers (or, for a final model without any, validation): the
+    parity and both models' window scores (n, classes)."""
     source = run.held_out
     windows = run.windows(source)
     if len(windows) == 0:
@@ -94,4 +104,5 @@ def check_parity(run: Run, model, classifier: Classifier) -> Parity:
     int8_scores = classifier.scores_many(windows.x)
     reports = [run.clip_report(source, scores) for scores in (float_scores, int8_scores)]
     speakers = sorted(run.split.get(source, ()))
-    return Parity(top1_agreement(float_scores, int8_scores), len(windows), reports[0], reports[1], speakers, source)
+    parity = Parity(top1_agreement(float_scores, int8_scores), len(windows), reports[0], reports[1], speakers, source)
+    return parity, float_scores, int8_scores

@@ -65,13 +65,15 @@ def _loaded(model: ModelArg) -> Recognizer:
 
 
 def classify(audio: Union[str, "os.PathLike[str]", np.ndarray, list], sample_rate: Optional[int] = None,
-             model: ModelArg = None, statistics: str = "per_file") -> Any:
+             model: ModelArg = None, statistics: str = "per_file", scope: str = "auto") -> Any:
     """One decision for a whole clip: a file path, or an array of samples (the module doc's rule); a
     list of them gives a list of decisions.
 
     sample_rate: of the array, Hz (default: the model's rate); not used for files.
     statistics: for speaker-normalised models, "per_file" (learnt per clip from the prior) or
     "shared" (one speaker's clips: carried over from clip to clip of the list).
+    scope: "auto", "window" or "utterance" (`Recognizer.classify_file`): with an utterance head the
+    result also lists the clip's utterances.
     Raises AudioError for unreadable, too short or refused audio (a dtype, shape, NaN or rate
     outside the rule), BundleError for a bad model.
     """
@@ -83,9 +85,9 @@ def classify(audio: Union[str, "os.PathLike[str]", np.ndarray, list], sample_rat
 
     def one(item: Any) -> ClipResult:
         if isinstance(item, (str, os.PathLike)):
-            return recognizer.classify_file(item, adapter=shared)
+            return recognizer.classify_file(item, adapter=shared, scope=scope)
         x = api_samples(item, f"array of {getattr(item, 'shape', '?')}")
-        return recognizer.classify_array(x, rate, name=f"array of {x.size} samples", adapter=shared)
+        return recognizer.classify_array(x, rate, name=f"array of {x.size} samples", adapter=shared, scope=scope)
 
     return [one(item) for item in audio] if isinstance(audio, (list, tuple)) else one(audio)
 

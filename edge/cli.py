@@ -68,22 +68,27 @@ def info(bundle: str | None, as_json: bool, list_shipped: bool) -> None:
 @click.option("--shared-stats", is_flag=True,
               help="Speaker-normalised models: one speaker's recordings; the statistics carry over from file "
                    "to file (default: learnt per file from the prior).")
+@click.option("--scope", type=click.Choice(["auto", "window", "utterance"]), default="auto", show_default=True,
+              help="What a file's decision rests on: its windows' mean, or its utterances (models with an "
+                   "utterance head; auto: utterance where the model has one).")
 @verbosity_options
-def classify(files: tuple[Path, ...], model: str | None, as_json: bool, shared_stats: bool, verbose: int,
-             quiet: bool) -> None:
-    """Classify whole audio files: label and scores per file.
+def classify(files: tuple[Path, ...], model: str | None, as_json: bool, shared_stats: bool, scope: str,
+             verbose: int, quiet: bool) -> None:
+    """Classify whole audio files: label and scores per file (and, with an utterance head, per utterance).
 
     A file that cannot be read is reported and skipped; the exit status is 1 if any was.
     """
     from ser_edge.listen.recognizer import Recognizer
+    from ser_edge.listen.utterances import decision_scopes
 
     setup_logging(verbose, quiet)
     recognizer = Recognizer(model)
+    decision_scopes(scope, recognizer.bundle)  # a scope the model cannot do fails once, before any file
     shared = recognizer.new_adapter() if shared_stats else None
     failures = []
     for path in files:
         try:
-            result = recognizer.classify_file(path, adapter=shared)
+            result = recognizer.classify_file(path, adapter=shared, scope=scope)
         except SerEdgeError as exc:
             failures.append(str(exc))
             if as_json:
@@ -97,6 +102,8 @@ def classify(files: tuple[Path, ...], model: str | None, as_json: bool, shared_s
             top = sorted(result.scores.items(), key=lambda kv: -kv[1])[:3]
             others = "  ".join(f"{k} {v:.2f}" for k, v in top[1:])
             click.echo(f"{shown(path)}\t{result.label}\t{result.confidence:.2f}\t({others}){_affect_text(result)}")
+            for u in result.utterances:
+                click.echo(f"  {u.start_s:7.2f}-{u.end_s:.2f} s\t{u.label}\t{u.confidence:.2f}")
     if failures:
         click.echo(f"ser-edge classify: {len(failures)} of {len(files)} file(s) failed:", err=True)
         for line in failures:

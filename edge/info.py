@@ -38,6 +38,10 @@ def describe(bundle: Bundle, backend: str | None = None) -> str:
         prior = bundle.prior
         lines.append(f"adaptation speaker statistics from a prior over {prior.speakers} speakers ({prior.seconds:.0f} s), "
                      f"weight {p.adapt_prior_s:g} s, time constant {p.adapt_time_constant_s:g} s of speech")
+    head = bundle.utterance
+    lines.append(f"decisions  windows and utterances (a fusion head on {head.dims} segment statistics; each stretch of "
+                 f"speech at its end and every {head.every_s:g} s, its last {head.max_s:g} s at most)" if head is not None
+                 else "decisions  windows (no utterance head)")
     if backend:
         lines.append(f"runtime    {backend}")
     lines.append(_circumplex_line(bundle))

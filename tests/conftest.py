@@ -81,6 +81,36 @@ def tiny_bundle(tiny_run: Path, tmp_path_factory) -> Path:
     return bundle
 
 
+@pytest.fixture(scope="session")
+def tiny_fusion_run(tiny_data: Path, tmp_path_factory) -> Path:
+    """As `tiny_run`, speaker-normalised, with prosody and an utterance head (``--head fusion``)."""
+    pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow)")
+    from ser_edge.frontend.params import FeatureParams
+    from ser_train.config import ModelConfig, TrainConfig
+    from ser_train.features.augment import AugmentConfig
+    from ser_train.fit.train import fit
+
+    out = tmp_path_factory.mktemp("tiny_fusion_run")
+    config = TrainConfig(
+        data_dirs=(str(tiny_data),), test_speakers=("ravdess:04",), validation_speakers=("ravdess:03",),
+        epochs=3, patience=2, batch_size=16, workers=1, cache_dir=str(out / "cache"), budget_draws=2,
+        params=FeatureParams(prosody=True, normalisation="speaker_cmvn"),
+        model=ModelConfig(width=8, depth=2, head="fusion"), augment=AugmentConfig.off(),
+    )
+    fit(config, out / "run", progress=False, verbose=0)
+    return out / "run"
+
+
+@pytest.fixture(scope="session")
+def tiny_fusion_bundle(tiny_fusion_run: Path, tmp_path_factory) -> Path:
+    """The tiny fusion run converted (class gate off, as for `tiny_bundle`): a bundle with an utterance head."""
+    from ser_convert.convert import convert_run
+
+    bundle, _ = convert_run(tiny_fusion_run, tmp_path_factory.mktemp("tiny_fusion") / "bundle", progress=False,
+                            gate=False)
+    return bundle
+
+
 @pytest.fixture(autouse=True)
 def _own_state_home(tmp_path_factory, monkeypatch) -> None:
     """Each test its own $XDG_STATE_HOME: a listener adapting to its speaker keeps statistics there

@@ -17,6 +17,8 @@ from ser_edge.events import EVENT_NAMES
 from .schema import Checked, Spec, opt, section
 
 SOURCES = ("microphone", "stdin", "file")
+#: which decisions become emotion events (`ser_edge.listen.utterances.decision_scopes`)
+DECISION_SCOPES = ("auto", "window", "utterance", "both")
 #: where the systemd unit keeps its configuration
 SERVICE_CONFIG = "/etc/ser-edge/config.toml"
 
@@ -98,6 +100,10 @@ class SmoothingSettings(Checked):
                            "number_map", low=0, high=1, flag="--threshold")
     min_duration_s: float = opt(1.0, "audio a label must hold before it is decided, s", low=0, high=600, unit="s")
     hold_s: float = opt(3.0, "time before the same label may be decided again, s", low=0, high=3600, unit="s")
+    scope: str = opt("auto", "which decisions become emotion events: 'window' (the smoothed windows), "
+                     "'utterance' (each stretch of speech as a whole; models with an utterance head), 'both', "
+                     "or 'auto' (utterance when the model has a head, else window)", "choice",
+                     choices=DECISION_SCOPES)
 
     def smoother_kwargs(self, labels: Sequence[str], tuned: Optional[Mapping[str, float]] = None) -> dict[str, Any]:
         """Keyword arguments for `Smoother` for a model with these labels.

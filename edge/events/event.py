@@ -73,6 +73,10 @@ class Event:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+#: what an emotion event decided (`EmotionEvent.scope`)
+SCOPES = ("window", "utterance")
+
+
 @dataclass(frozen=True)
 class EmotionEvent(Event):
     """One classified window: the winning label and every class's score.
@@ -83,6 +87,8 @@ class EmotionEvent(Event):
     (`ser_edge.model.circumplex`), None when the model has no placement.
     `adapted_s`: for a speaker-normalised model, the seconds of speech its statistics
     rest on; absent (None, left out of the JSON) for other models.
+    `scope`: what was decided: "window" (the smoothed scores of classification windows) or
+    "utterance" (a stretch of speech as a whole, `ser_edge.listen.utterances`).
     """
 
     type: ClassVar[str] = "emotion"
@@ -95,8 +101,11 @@ class EmotionEvent(Event):
     arousal: Optional[float] = None
     valence: Optional[float] = None
     adapted_s: Optional[float] = None
+    scope: str = "window"
 
     def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {self.scope!r}")
         confidence = rounded("confidence", self.confidence, SCORE_DECIMALS)
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"confidence must be within 0..1, got {self.confidence!r}")

@@ -44,13 +44,13 @@ class EventFactory:
     def emotion(
         self, *, label: str, confidence: float, scores: Mapping[str, float], start_s: float, end_s: float,
         arousal: Optional[float] = None, valence: Optional[float] = None,
-        adapted_s: Optional[float] = None,
+        adapted_s: Optional[float] = None, scope: str = "window",
     ) -> EmotionEvent:
         """An `emotion` event; times in audio seconds from the stream start, arousal/valence -1..1."""
         return EmotionEvent(
             **self._stamp(), label=label, confidence=confidence, scores=scores, start_s=start_s, end_s=end_s,
             arousal=arousal, valence=valence,
-            adapted_s=adapted_s,
+            adapted_s=adapted_s, scope=scope,
         )
 
     def speech_start(self, *, start_s: float) -> SpeechStartEvent:

@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ser_edge.frontend.normalise import voiced
+from ser_edge.frontend.prosody import PROSODY_COLUMNS
 
 #: the prosodic statistics, in vector order; log F0 (natural log of Hz) over voiced frames only
 PROSODY_NAMES = (
@@ -116,3 +117,30 @@ def clip_vector(frames: np.ndarray, speech: np.ndarray, prosody: Optional[dict[s
                                          prosody["spectral_centroid_hz"], prosody["spectral_flatness"],
                                          prosody["zero_crossing_rate"], hop_s))
     return np.concatenate(parts)
+
+
+def vector_dims(params) -> int:
+    """Length of `segment_vector` for `FeatureParams` ``params``: 3 x n_mfcc, + the prosodic statistics."""
+    return 3 * params.n_mfcc + (len(PROSODY_NAMES) if params.prosody else 0)
+
+
+def speech_span(speech: np.ndarray) -> slice:
+    """The hops from the first speech flag to the last one (inclusive); all hops when none is speech."""
+    flags = np.flatnonzero(np.asarray(speech, dtype=bool))
+    return slice(int(flags[0]), int(flags[-1]) + 1) if flags.size else slice(0, len(speech))
+
+
+def segment_vector(frames: np.ndarray, speech: np.ndarray, prosody_rows: Optional[np.ndarray], params) -> np.ndarray:
+    """The functionals (`vector_dims` (d,) float64) of one utterance: a clip in training, a voiced
+    segment on the device, both over the hops of their speech span (`speech_span`), so that the
+    silence around a corpus clip counts no more than the gate lets through on the device.
+
+    ``frames`` (n, n_mfcc) raw MFCC, ``speech`` (m,) the gate's flags (m may differ from n by the
+    gate's lead), ``prosody_rows`` (n, 7) `ser_edge.frontend.prosody` rows or None."""
+    n = min(len(frames), len(speech)) if len(speech) else len(frames)
+    span = speech_span(speech[:n]) if len(speech) else slice(0, n)
+    tracks = None
+    if params.prosody and prosody_rows is not None:
+        rows = np.asarray(prosody_rows, dtype=np.float64)[:n][span]
+        tracks = dict(zip(PROSODY_COLUMNS, rows.T))
+    return clip_vector(frames[:n][span], np.asarray(speech[:n], dtype=bool)[span], tracks, params.hop_ms / 1000.0)

@@ -1,7 +1,9 @@
 """The device's speaker statistics: a pure core that the pipeline and the clip scorer feed.
 
 An `Adapter` holds one `ser_edge.frontend.normalise.RunningStats` for a speaker-normalised
-model (``speaker_cmvn``), started from the bundle's population prior, and a mode:
+model (``speaker_cmvn``), started from the bundle's population prior, a mode, and (for a bundle
+with an utterance head) the speaker's segment statistics (`segments`, set by the utterance
+decider; `reset` forgets them too):
 
 * ``on``: learn from every voiced frame (the voice gate decides what is voiced);
 * ``frozen``: use the statistics as they are (e.g. loaded from the state file), learn nothing;
@@ -40,6 +42,7 @@ class Adapter:
     def reset(self) -> None:
         """Start again from the prior; ``since`` (s since the epoch) is now."""
         self.stats = RunningStats.for_params(self.params, self.prior)
+        self.segments = None  # Optional[ser_edge.model.utterance.VectorStats]
         self.since = self._clock()
         self.dirty = False  # learnt since the last save
         self._norm: Optional[Norm] = None

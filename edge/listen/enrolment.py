@@ -1,7 +1,8 @@
 """Enrolment: labelled clips of the device's own speaker, as the personal head uses them.
 
 A clip becomes one `EnrolledClip`: its label, its `ser_edge.model.personal.head_vector` (the
-clip's functionals from the device front end, then the log of the bundle's clip probabilities),
+clip's functionals over its speech span, `ser_edge.frontend.functionals.segment_vector`, as the
+utterance decider computes them for a stretch of speech, then the log of the bundle's decision),
 its length and voiced length, and where it came from. An `Enrolment` is the list of them for one
 bundle (by its model's sha256): `head` gives the `PersonalHead` that moves the bundle's scores.
 
@@ -9,8 +10,10 @@ Checks (`check_clip`): the label must be one of the bundle's, and the clip must 
 `MIN_VOICED_S` seconds of speech as the voice gate hears it. A class holds at most
 `MAX_CLIPS_PER_LABEL` clips (the oldest go first), so an enrolment stays small.
 
-Hook for the listener (`personal_probabilities`): the utterance decision calls it with the
-utterance's frames, speech flags, prosody rows and the bundle's clip probabilities.
+Hooks for the decisions (`personal_probabilities`, `personal_decision`): a file's decision with
+the file's functionals (`ser_edge.listen.recognizer`), an utterance's with its own
+(`ser_edge.listen.utterances.Decision.vector`, in classify and in the listener) pass through the
+personal head; without an active enrolment they stay the bundle's.
 """
 
 from __future__ import annotations
@@ -22,11 +25,6 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ser_edge.errors import AudioError, ConfigError, shown
-from ser_edge.frontend.functionals import clip_vector
-from ser_edge.frontend.mfcc import MfccExtractor
-from ser_edge.frontend.params import FeatureParams
-from ser_edge.frontend.prosody import PROSODY_COLUMNS, ProsodyExtractor
-from ser_edge.frontend.vad import VoiceGate
 from ser_edge.model.personal import MIN_CLASSES, MIN_CLIPS, PersonalHead, head_vector
 
 #: speech a clip must hold to be enrolled, s (voiced hops as the voice gate hears them)
@@ -35,35 +33,6 @@ MIN_VOICED_S = 2.0
 MAX_CLIP_S = 60.0
 #: clips kept per label; a new one beyond it replaces the oldest
 MAX_CLIPS_PER_LABEL = 20
-
-
-@dataclass(frozen=True)
-class ClipFeatures:
-    """One clip's frame features: MFCC (n, n_mfcc) float32, speech flags (hops,) bool, prosody
-    tracks by name (each (n,) float64) or None when the bundle's front end has none."""
-
-    frames: np.ndarray
-    speech: np.ndarray
-    prosody: Optional[dict[str, np.ndarray]]
-
-    def voiced_s(self, params: FeatureParams) -> float:
-        return float(np.count_nonzero(self.speech)) * params.hop_ms / 1000.0
-
-    def functionals(self, params: FeatureParams) -> np.ndarray:
-        """(d,) float64: `ser_edge.frontend.functionals.clip_vector` of the clip."""
-        return clip_vector(self.frames, self.speech, self.prosody, params.hop_ms / 1000.0)
-
-
-def clip_features(samples: np.ndarray, params: FeatureParams) -> ClipFeatures:
-    """The device front end on 1-D float32 audio at ``params.sample_rate`` (as training computes it)."""
-    x = np.asarray(samples, dtype=np.float32).reshape(-1)
-    frames = MfccExtractor(params)(x)
-    speech = np.asarray(VoiceGate.from_params(params).push(x), dtype=bool)
-    prosody = None
-    if params.prosody:
-        rows = np.asarray(ProsodyExtractor(params)(x), dtype=np.float64)
-        prosody = dict(zip(PROSODY_COLUMNS, rows.T))
-    return ClipFeatures(frames, speech, prosody)
 
 
 @dataclass(frozen=True)
@@ -80,27 +49,25 @@ class EnrolledClip:
     source_sha256: str = ""
 
 
-def check_clip(label: str, labels: Sequence[str], features: ClipFeatures, seconds: float, params: FeatureParams,
-               name: str) -> None:
+def check_clip(label: str, labels: Sequence[str], voiced_s: float, seconds: float, name: str) -> None:
     """ConfigError for a label the bundle lacks; AudioError naming ``name`` for a clip that is too
-    long, has no speech, or less than `MIN_VOICED_S` of it."""
+    long, has no speech, or less than `MIN_VOICED_S` of it (``voiced_s``, ``seconds``: s)."""
     if label not in labels:
         raise ConfigError(f"label {label!r} is not one of this model's; allowed: {', '.join(labels)}")
     if seconds > MAX_CLIP_S:
         raise AudioError(f"{shown(name)}: {seconds:.0f} s is too long for one clip (at most {MAX_CLIP_S:g} s: one "
                          "emotion per clip; cut it)")
-    voiced = features.voiced_s(params)
-    if voiced == 0:
+    if voiced_s == 0:
         raise AudioError(f"{shown(name)}: no speech found ({seconds:.1f} s of audio); enrol clips of the user speaking")
-    if voiced < MIN_VOICED_S:
-        raise AudioError(f"{shown(name)}: {voiced:.1f} s of speech is too short (at least {MIN_VOICED_S:g} s of speech)")
+    if voiced_s < MIN_VOICED_S:
+        raise AudioError(f"{shown(name)}: {voiced_s:.1f} s of speech is too short (at least {MIN_VOICED_S:g} s of speech)")
 
 
-def make_clip(label: str, features: ClipFeatures, probabilities: np.ndarray, seconds: float, params: FeatureParams,
+def make_clip(label: str, functionals: np.ndarray, probabilities: np.ndarray, seconds: float, voiced_s: float,
               source: str = "audio") -> EnrolledClip:
-    """The clip as enrolment keeps it (checked by `check_clip` first)."""
-    return EnrolledClip(label, head_vector(features.functionals(params), probabilities), round(seconds, 3),
-                        round(features.voiced_s(params), 3), source)
+    """The clip as enrolment keeps it (checked by `check_clip` first): ``functionals`` (d,) its
+    `segment_vector`, ``probabilities`` (classes,) the bundle's decision on it."""
+    return EnrolledClip(label, head_vector(functionals, probabilities), round(seconds, 3), round(voiced_s, 3), source)
 
 
 class Enrolment:
@@ -156,12 +123,21 @@ class Enrolment:
         return out
 
 
-def personal_probabilities(enrolment: Optional[Enrolment], features: ClipFeatures, probabilities: np.ndarray,
-                           params: FeatureParams) -> np.ndarray:
-    """(n_classes,) float64: the bundle's clip ``probabilities`` moved by the enrolment's personal
-    head, or as they are without an active enrolment. The listener's utterance decision calls this."""
+def personal_probabilities(enrolment: Optional[Enrolment], functionals: Optional[np.ndarray],
+                           probabilities: np.ndarray) -> np.ndarray:
+    """(n_classes,) float64: the bundle's ``probabilities`` of a clip or utterance moved by the
+    enrolment's personal head given its ``functionals`` (d,) (`segment_vector`), or as they are
+    without an active enrolment or functionals."""
     p = np.asarray(probabilities, dtype=np.float64)
-    if enrolment is None or not enrolment.active:
+    if enrolment is None or functionals is None or not enrolment.active:
         return p
-    vector = head_vector(features.functionals(params), p)
-    return enrolment.head().probabilities(vector[None])[0]
+    return enrolment.head().probabilities(head_vector(functionals, p)[None])[0]
+
+
+def personal_decision(enrolment: Optional[Enrolment], decision):
+    """An utterance `Decision` (`ser_edge.listen.utterances`) whose scores the personal head moved
+    (float32, as the bundle's), or the same decision without an active enrolment."""
+    if enrolment is None or decision.vector is None or not enrolment.active:
+        return decision
+    scores = personal_probabilities(enrolment, decision.vector, decision.scores)
+    return decision._replace(scores=scores.astype(np.float32))

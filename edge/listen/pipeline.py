@@ -20,7 +20,13 @@ processing is therefore identical for any block sizes. For hop ``j``:
    normalises with the `Adapter`'s statistics, which learn from the voiced hops in whole
    segments of ``window_hop_frames`` hops (`learn_segments`, before the window check of the
    segment's last hop); its emotion events carry ``adapted_s``, the seconds of speech they rest on.
-3. **Status.** Every ``status_interval_s`` of audio, a ``status`` event: uptime (s, from the
+3. **Utterances.** With a bundle that has an utterance head (`ser_edge.model.utterance`) and
+   ``scope`` utterance (the default for such bundles) or both, each stretch of speech is also
+   decided as a whole (`ser_edge.listen.utterances`): at its end and, while it lasts, every
+   ``every_s``; those ``emotion`` events have ``scope`` "utterance" and span the utterance (its last
+   ``max_s`` at most). Window decisions (the smoother's) have ``scope`` "window"; with scope
+   utterance they are not emitted.
+4. **Status.** Every ``status_interval_s`` of audio, a ``status`` event: uptime (s, from the
    injected clock), audio processed and dropped (s), windows classified, per-window latency
    p50/p95/max (ms: normalisation, int8 inference and smoothing) since the last status, and in
    ``extra`` the real-time factor ``rtf`` (processing seconds per audio second, MFCC and gate
@@ -44,21 +50,16 @@ import numpy as np
 from ser_edge.audio.samples import as_mono_float32
 from ser_edge.config.settings import GateSettings, SmoothingSettings
 from ser_edge.events import Event, EventFactory
+from ser_edge.frontend.prosody import ProsodyExtractor
 from ser_edge.frontend.vad import LEVEL_FLOOR_DB, VoiceGate
 from ser_edge.model.circumplex import affect
 from ser_edge.model.load import ModelLike, load_classifier
 
 from .adapter import Adapter, for_bundle
 from .frames import FrameBuffer
+from .readings import level_dbfs, percentile
 from .smoothing import Smoother
-
-
-def level_dbfs(samples: np.ndarray) -> float:
-    """Mean-square level of float samples, dBFS (0 dBFS = mean square 1), floored at -120."""
-    if samples.size == 0:
-        return LEVEL_FLOOR_DB
-    mean_square = float(np.mean(np.square(samples, dtype=np.float64)))
-    return max(LEVEL_FLOOR_DB, 10.0 * np.log10(mean_square + 1e-20))
+from .utterances import PROSODY, UtteranceDecider, decision_scopes
 
 
 class Pipeline:
@@ -77,6 +78,7 @@ class Pipeline:
         status_extra: Optional[Callable[[], Mapping[str, Any]]] = None,
         adapter: Optional[Adapter] = None,
         on_window: Optional[Callable[[np.ndarray, float, float], None]] = None,
+        scope: Optional[str] = None,
     ) -> None:
         """Build the front end, gate, classifier and smoother (ConfigError/BundleError if invalid).
 
@@ -92,6 +94,9 @@ class Pipeline:
                 prior, learning); ignored for other models.
             on_window: called with each classified window's scores (float32, label order),
                 start_s and end_s, before smoothing (for tools that replay the smoother).
+            scope: which decisions become emotion events: window, utterance (needs a bundle with an
+                utterance head), both, or auto (utterance when the bundle has a head); default:
+                the smoothing settings' ``scope``.
         """
         self.classifier = load_classifier(model)
         self.params = self.classifier.bundle.params
@@ -101,9 +106,15 @@ class Pipeline:
         self._circumplex = bundle.circumplex
         gate = gate or GateSettings()
         self.min_voiced = gate.min_voiced
-        self._smoother = Smoother(**(smoothing or SmoothingSettings()).smoother_kwargs(self.labels, bundle.thresholds))
+        smoothing = smoothing or SmoothingSettings()
+        self._smoother = Smoother(**smoothing.smoother_kwargs(self.labels, bundle.thresholds))
+        self.scopes = decision_scopes(smoothing.scope if scope is None else scope, bundle)
+        head = bundle.utterance if "utterance" in self.scopes else None
+        adapter = (adapter or for_bundle(bundle)) if bundle.adaptive else None
+        self.utterances = UtteranceDecider.for_adapter(head, self.params, adapter) if head is not None else None
+        tracks = {PROSODY: ProsodyExtractor(self.params).stream()} if head is not None and self.params.prosody else None
         self._buffer = FrameBuffer(self.params, gate=VoiceGate.from_params(self.params, **gate.gate_kwargs()),
-                                   adapter=(adapter or for_bundle(bundle)) if bundle.adaptive else None)
+                                   adapter=adapter, tracks=tracks)
         self._clock, self._status_extra, self._on_window = clock, status_extra, on_window
         self._started = clock()
         self._hop, self._rate = self.params.hop_length, self.params.sample_rate
@@ -168,7 +179,7 @@ class Pipeline:
         flags = self._buffer.flags(self._next, ready).tolist()
         out = [e for j, flag in zip(range(self._next, ready), flags) for e in self._tick(j, flag, ends.get(j))]
         self._next = ready
-        self._buffer.trim()
+        self._buffer.trim(None if self.utterances is None else self.utterances.keep_from(ready))
         self._busy_s += self._clock() - start
         return out
 
@@ -181,7 +192,7 @@ class Pipeline:
         out = [e for j, flag in zip(range(self._next, last), flags) for e in self._tick(j, flag, None, live=False)]
         self._next = last
         if self._speech_start is not None:
-            out.append(self._end_speech(self._offset + self.samples_in))
+            out.extend(self._end_speech(self._offset + self.samples_in, last))
         out.append(self._status(self.audio_s))
         self._finished = True
         return out
@@ -193,15 +204,19 @@ class Pipeline:
         out: list[Event] = []
         if flag and self._speech_start is None:
             self._speech_start = j
+            if self.utterances is not None:
+                self.utterances.begin(j)
             out.append(self.events.speech_start(start_s=self._t((self._offset + j * self._hop))))
         elif not flag and self._speech_start is not None:
-            out.append(self._end_speech(self._offset + j * self._hop))
+            out.extend(self._end_speech(self._offset + j * self._hop, j))
         if self._adaptive and (j + 1) % self._step == 0:
             self._buffer.learn(j + 1)
         if window is not None and flag:
             event = self._window(window)
             if event is not None:
                 out.append(event)
+        if self.utterances is not None and self.utterances.due(j + 1):
+            out.extend(self._utterance(j + 1, final=False))
         if live and self._status_hops and (j + 1) % self._status_hops == 0:
             out.append(self._status(self._t(self._offset + (j + 1) * self._hop)))
         return out
@@ -221,7 +236,9 @@ class Pipeline:
         self._latencies.append(1000.0 * (self._clock() - start))
         self.windows_classified += 1
         self.last_scores = {k: float(v) for k, v in zip(self.labels, scores)}
-        if decision is None:
+        if self.utterances is not None:
+            self.utterances.add(first + p.window_frames - 1, scores)
+        if decision is None or "window" not in self.scopes:
             return None
         adapted = {} if self.adapter is None else {"adapted_s": round(self.adapter.speech_s, 1)}
         self.last_emotion = self.events.emotion(label=decision.label, confidence=decision.confidence,
@@ -230,12 +247,31 @@ class Pipeline:
                                                 **adapted)
         return self.last_emotion
 
-    def _end_speech(self, end_sample: int) -> Event:
+    def _utterance(self, end: int, *, final: bool) -> list[Event]:
+        """The open utterance decided up to hop ``end``: an emotion event of scope utterance, if any."""
+        decision = self.utterances.decide(self._buffer, end, final=final)  # type: ignore[union-attr]
+        if decision is None:
+            return []
+        scores = {k: float(v) for k, v in zip(self.labels, decision.scores)}
+        label = max(scores, key=scores.__getitem__)
+        if scores[label] < self._smoother.thresholds[label]:
+            return []  # the window decisions' thresholds hold for utterances too
+        adapted = {} if self.adapter is None else {"adapted_s": round(self.adapter.speech_s, 1)}
+        end_s = self._t(self._offset + (decision.end - 1) * self._hop + self.params.frame_length)
+        self.last_emotion = self.events.emotion(label=label, confidence=scores[label], scores=scores,
+                                                start_s=self._t(self._offset + decision.start * self._hop),
+                                                end_s=max(end_s, self._t(self._offset + decision.start * self._hop)),
+                                                scope="utterance", **affect(scores, self._circumplex), **adapted)
+        return [self.last_emotion]
+
+    def _end_speech(self, end_sample: int, end_hop: int) -> list[Event]:
+        """Speech ended at hop ``end_hop`` (sample ``end_sample``): the utterance's decision, if any, and speech_end."""
+        out = self._utterance(end_hop, final=True) if self.utterances is not None else []
         start = self._offset + (self._speech_start or 0) * self._hop
         self._speech_start = None
         self._smoother.reset()
         self.last_scores = None
-        return self.events.speech_end(start_s=self._t(start), end_s=self._t(max(start, end_sample)))
+        return out + [self.events.speech_end(start_s=self._t(start), end_s=self._t(max(start, end_sample)))]
 
     def _status(self, audio_s: float) -> Event:
         lat = np.array(self._latencies) if self._latencies else None
@@ -257,14 +293,3 @@ class Pipeline:
     # ----- helpers -------------------------------------------------------------------------------
     def _t(self, sample: int) -> float:
         return sample / self._rate
-
-
-def percentile(values: np.ndarray, q: float) -> float:
-    """``np.percentile(values, q)`` (its default linear method, the same float arithmetic) of 1-D
-    finite values: np.percentile calls np.unique, which imports numpy.ma (0.7 MB resident)."""
-    a = np.sort(values)
-    virtual = (a.size - 1) * (q / 100)
-    lo = int(np.floor(virtual))
-    lo_value, hi_value, t = a[lo], a[min(lo + 1, a.size - 1)], virtual - lo
-    step = hi_value - lo_value
-    return float(hi_value - step * (1 - t) if t >= 0.5 else lo_value + step * t)

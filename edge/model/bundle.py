@@ -24,11 +24,13 @@ from typing import Any, Optional
 from ser_edge.audio.wavfile import MAX_RATE, MIN_RATE
 from ser_edge.config.versioned import sha256
 from ser_edge.errors import BundleError, ConfigError, shown
+from ser_edge.frontend.functionals import vector_dims
 from ser_edge.frontend.normalise import Prior
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.smallfile import NotRegularFile, read_regular
 
 from .circumplex import Point, read_circumplex
+from .utterance import UtteranceHead, read_head
 
 SCHEMA_VERSION = 1
 MODEL_FILE = "model.tflite"
@@ -83,6 +85,11 @@ class Bundle:
     def adaptive(self) -> bool:
         """True when windows are normalised with the speaker's statistics (``speaker_cmvn``)."""
         return self.params.normalisation == "speaker_cmvn"
+
+    @property
+    def utterance(self) -> Optional[UtteranceHead]:
+        """The head that decides whole utterances (`ser_edge.model.utterance`; checked at load), or None."""
+        return read_head(str(self.path), self.manifest, len(self.labels), vector_dims(self.params))
 
     @property
     def prior(self) -> Prior | None:
@@ -153,6 +160,7 @@ def load_bundle(bundle_dir: Path | str, *, verify_checksum: bool = True) -> Bund
     bundle = Bundle(bundle_dir, manifest, params, tuple(labels))
     read_circumplex(name, manifest, bundle.labels)  # a bad placement fails the load, not the first event
     _check_thresholds(name, manifest.get(THRESHOLDS_FIELD), bundle.labels)
+    read_head(name, manifest, len(bundle.labels), vector_dims(params))  # a bad head fails the load
     if not bundle.model_path.is_file():
         raise BundleError(f"{name}: model file {bundle.model_path.name} is missing")
     if verify_checksum and _sha256_or_fail(bundle) != bundle.sha256.lower():

@@ -1,8 +1,9 @@
 """The personal head: a few labelled clips of the device's own speaker move the bundle's decision.
 
-Each enrolled clip is one vector (`head_vector`): the clip's functionals
-(`ser_edge.frontend.functionals.clip_vector`: MFCC statistics, and prosody ones when the bundle's
-front end has them) followed by the log of the bundle's clip probabilities. Vectors are scaled
+Each enrolled clip is one vector (`head_vector`): the clip's functionals over its speech span
+(`ser_edge.frontend.functionals.segment_vector`, as the utterance decider computes them: MFCC
+statistics, and prosody ones when the bundle's front end has them) followed by the log of the
+bundle's clip probabilities. Vectors are scaled
 per dimension by the spread of the enrolled clips themselves (`Scaling`): the speaker's own
 spread, so what counts is how a clip differs from the speaker's other clips, as in training's
 per-speaker z-score. (The speaker's mean cancels in every distance below, so only the spread

@@ -95,3 +95,9 @@ def test_the_card_says_whether_a_bundle_passes_the_gate(tmp_path):
     write_manifest(old, manifest)
     card = render_card(old)
     assert "Class gate: **failed**" in card and "neutral 0.8 %" in card
+
+
+def test_a_bundle_with_an_utterance_head_is_judged_by_its_utterance_decisions(tiny_fusion_bundle):
+    """What the device decides of a clip is the utterance head's decision: the gate reads that report."""
+    metrics = json.loads((tiny_fusion_bundle / "manifest.json").read_text())["metrics"]
+    assert metrics["gate"] == class_gate(metrics["utterance"]["int8"]).to_dict()

@@ -144,7 +144,7 @@ def _head_fold(config: TrainConfig, fold: Fold, fold_dir: Path, started: float, 
                features_s: float) -> dict:
     """A fold decided by an utterance head (`ser_train.fit.utterance`): figures per adaptation condition
     of a speaker-normalised recipe ("all" the main ones), else on the test windows."""
-    from ser_train.fit.utterance import HEAD_FILE, run_head
+    from ser_train.fit.utterance import HEAD_FILE, FusionHead, run_head, save_fusion
 
     head, embed, stats = run_head(config, model, data)
 
@@ -164,6 +164,8 @@ def _head_fold(config: TrainConfig, fold: Fold, fold_dir: Path, started: float, 
     metrics = {"validation": validation, "test": test, "epochs_run": len(history.get("loss", []))}
     save_run(fold_dir, model=model, config=config, data=data, history=history, metrics=metrics)
     head.model.save(Path(fold_dir) / HEAD_FILE)
+    if isinstance(head, FusionHead):
+        save_fusion(fold_dir, head, stats, data)
     extra = {"features_seconds": round(features_s, 1), **({"adapted": adapted} if adapted else {})}
     return _finish(fold, fold_dir, data, metrics, started, extra)
 

@@ -19,8 +19,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from ser_edge.frontend.functionals import clip_vector
-from ser_edge.frontend.prosody import PROSODY_COLUMNS
+from ser_edge.frontend.functionals import segment_vector
 from ser_edge.model.personal import HeadSettings, PersonalHead, head_vector
 from ser_train.metrics import report
 
@@ -40,12 +39,10 @@ def enrol_table(clips: Sequence, numbers: Sequence[int], probabilities: np.ndarr
                 params, label_set) -> EnrolTable:
     """The table of clips ``numbers`` (positions in ``clips``) whose clip probabilities are the rows
     of ``probabilities`` (n, classes); ``features``: (path, "clean") -> cached `ClipFeatures`."""
-    hop_s = params.hop_ms / 1000.0
     rows = []
     for number, p in zip(numbers, probabilities):
         feats = features[(clips[number].path, "clean")]
-        prosody = None if feats.prosody is None else dict(zip(PROSODY_COLUMNS, np.asarray(feats.prosody, np.float64).T))
-        rows.append(head_vector(clip_vector(feats.frames, feats.speech, prosody, hop_s), p))
+        rows.append(head_vector(segment_vector(feats.frames, feats.speech, feats.prosody, params), p))
     return EnrolTable(np.array([clips[i].speaker for i in numbers]),
                       np.array([label_set.index_of(clips[i].emotion) for i in numbers], dtype=np.int64),
                       np.array(rows).reshape(len(rows), -1))

@@ -19,8 +19,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ser_edge.frontend.functionals import clip_vector, speaker_zscore
-from ser_edge.frontend.prosody import PROSODY_COLUMNS
+from ser_edge.frontend.functionals import segment_vector, speaker_zscore
 from ser_train.config import TrainConfig
 from ser_train.data.corpora import Clip
 from ser_train.data.labels import LabelSet, get_label_set
@@ -36,40 +35,35 @@ C = 1.0  # inverse L2 strength of the regression, on standardised statistics
 @dataclass
 class ClipTable:
     """Functionals of the clips that have features: ``numbers`` (n,) positions in the run's clip
-    list, ``x`` (n, d) float64 speaker-normalised vectors, ``y`` (n,) label indices."""
+    list, ``x`` (n, d) float64 speaker-normalised vectors, ``y`` (n,) label indices, ``raw`` (n, d)
+    the vectors before normalisation (for the device head's population prior)."""
 
     numbers: np.ndarray
     x: np.ndarray
     y: np.ndarray
+    raw: Optional[np.ndarray] = None
 
     def part(self, clips: Sequence[Clip], split: SpeakerSplit, name: str) -> "ClipTable":
         keep = np.array([split.part_of(clips[i]) == name for i in self.numbers], dtype=bool)
-        return ClipTable(self.numbers[keep], self.x[keep], self.y[keep])
+        return ClipTable(self.numbers[keep], self.x[keep], self.y[keep], None if self.raw is None else self.raw[keep])
 
 
 def clip_table(config: TrainConfig, clips: Sequence[Clip], split: SpeakerSplit, label_set: LabelSet) -> ClipTable:
     """Functionals of every clip of the label set (features from the cache), speaker-normalised."""
     cache = FeatureCache(Path(config.cache_dir), config.params)
     features, _ = extract([c.path for c in clips], cache, workers=config.workers, progress=False)
-    hop_s = config.params.hop_ms / 1000.0
     numbers, rows, labels = [], [], []
     for i, clip in enumerate(clips):
         feats, label = features.get((clip.path, "clean")), label_set.index_of(clip.emotion)
         if feats is None or label is None:
             continue
         numbers.append(i)
-        rows.append(clip_vector(feats.frames, feats.speech, _prosody(feats), hop_s))
+        rows.append(segment_vector(feats.frames, feats.speech, feats.prosody, config.params))
         labels.append(label)
     held_out = [split.part_of(clips[i]) != "train" for i in numbers]
-    x = speaker_zscore(np.array(rows), [clips[i].speaker for i in numbers], held_out)
-    return ClipTable(np.array(numbers, dtype=np.int64), x, np.array(labels, dtype=np.int64))
-
-
-def _prosody(feats) -> Optional[dict[str, np.ndarray]]:
-    """The per-hop prosody tracks of a clip's cached features, by name; None without prosody."""
-    if feats.prosody is None:
-        return None
-    return dict(zip(PROSODY_COLUMNS, np.asarray(feats.prosody, dtype=np.float64).T))
+    raw = np.array(rows)
+    x = speaker_zscore(raw, [clips[i].speaker for i in numbers], held_out)
+    return ClipTable(np.array(numbers, dtype=np.int64), x, np.array(labels, dtype=np.int64), raw)
 
 
 def fit_functionals(config: TrainConfig) -> tuple["FunctionalsModel", Prepared, ClipTable]:

@@ -149,10 +149,24 @@ class Run:
     def clip_report(self, part: str, window_scores) -> dict:
         """Clip-level figures (`ser_train.metrics.report`) of ``window_scores`` (n, classes) given
         for ``windows(part)``: each clip's windows averaged, as training evaluates."""
-        windows, clips, label_set = self.windows(part), self.clips(), self.label_set
-        ids, clip_scores = aggregate_clip_scores(window_scores, windows.clip)
+        return self.report_of(*aggregate_clip_scores(window_scores, self.windows(part).clip))
+
+    def report_of(self, ids, clip_scores) -> dict:
+        """Clip-level figures of ``clip_scores`` (n, classes) for the clips at positions ``ids`` (n,)."""
+        clips, label_set = self.clips(), self.label_set
         truth = np.array([label_set.index_of(clips[i].emotion) for i in ids])
-        return report(truth, clip_scores.argmax(axis=1), label_set.labels)
+        return report(truth, np.asarray(clip_scores).argmax(axis=1), label_set.labels)
+
+    def utterance(self) -> tuple[Optional[dict], np.ndarray, np.ndarray]:
+        """A fusion run's device head entry (`ser_edge.model.utterance`; None for other runs) and its
+        held-out clips' positions (n,) and z-scored vectors (n, d) (`ser_train.fit.utterance.save_fusion`)."""
+        head, vectors = self.path / "utterance.json", self.path / "utterance-vectors.npz"
+        if self.config.model.head != "fusion":
+            return None, np.zeros(0, np.int64), np.zeros((0, 0))
+        if not head.is_file() or not vectors.is_file():
+            raise ConfigError(f"{self.path}: a fusion run needs {head.name} and {vectors.name} (made by ser-train fit)")
+        with np.load(vectors, allow_pickle=False) as saved:
+            return _read(head), saved["numbers"], saved["z"]
 
     @property
     def kind(self) -> str:

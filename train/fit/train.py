@@ -20,7 +20,7 @@ from ser_train.fit.balance import window_weights
 from ser_train.fit.model import build_model
 from ser_train.fit.prepare import Prepared, prepare
 from ser_train.fit.run import save_run
-from ser_train.fit.utterance import HEAD_FILE, head_report, run_head
+from ser_train.fit.utterance import HEAD_FILE, FusionHead, head_report, run_head, save_fusion
 from ser_train.metrics import aggregate_clip_scores, report
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,8 @@ def fit(config: TrainConfig, run_dir: Path, *, progress: bool = True, verbose: i
         head, embed, stats = run_head(config, model, data)
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         head.model.save(Path(run_dir) / HEAD_FILE)
+        if isinstance(head, FusionHead):
+            save_fusion(run_dir, head, stats, data)  # the device's head, for ser-convert
         evaluate = lambda part: head_report(head, embed, stats, data.windows[part], data)  # noqa: E731
     else:
         evaluate = lambda part: evaluate_windows(predict, data.windows[part], data.clips, data.label_set)  # noqa: E731

@@ -141,3 +141,42 @@ def head_report(head: UtteranceHead | FusionHead, embed: Embedder, stats: Option
         return None
     truth = np.array([data.label_set.index_of(data.clips[i].emotion) for i in ids])
     return report(truth, scores.argmax(axis=1), data.label_set.labels)
+
+
+#: a fusion run's device head (the manifest's ``utterance`` entry) and its held-out clips' vectors
+DEVICE_HEAD_FILE = "utterance.json"
+VECTORS_FILE = "utterance-vectors.npz"
+
+
+def device_head(head: FusionHead, train: ClipTable):
+    """The fusion head as the device runs it (`ser_edge.model.utterance.UtteranceHead`): the
+    regression with its standardisation folded into weight (classes, d) and bias, and the training
+    speakers' raw vectors' mean and sd as the population prior of the speaker's statistics."""
+    from ser_edge.model.utterance import UtteranceHead
+
+    model = head.model
+    regression = model.regression
+    coef, intercept = regression.coef_ / model.sd, regression.intercept_ - (regression.coef_ / model.sd) @ model.mean
+    if coef.shape[0] == 1:  # two classes: sklearn keeps one logit, for the second class
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    weight = np.zeros((model.n_classes, coef.shape[1]))
+    bias = np.full(model.n_classes, -30.0)  # a class absent from training: probability ~0, floored
+    weight[regression.classes_], bias[regression.classes_] = coef, intercept
+    raw = np.asarray(train.raw, dtype=np.float64)
+    return UtteranceHead(weight, bias, raw.mean(axis=0), np.maximum(raw.std(axis=0), 1e-6), floor=head.floor)
+
+
+def save_fusion(run_dir, head: FusionHead, stats: ClipTable, data) -> None:
+    """Write a fusion run's `DEVICE_HEAD_FILE` and the z-scored vectors of its validation and test
+    clips (`VECTORS_FILE`: ``numbers`` (n,) int64 clip positions, ``z`` (n, d) float64), which
+    `ser-convert` decides the held-out clips with, int8 windows and all."""
+    import json
+    from pathlib import Path
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    entry = device_head(head, stats.part(data.clips, data.split, "train")).to_dict()
+    (run_dir / DEVICE_HEAD_FILE).write_text(json.dumps(entry) + "\n")
+    held = [stats.part(data.clips, data.split, p) for p in ("validation", "test")]
+    np.savez(run_dir / VECTORS_FILE, numbers=np.concatenate([t.numbers for t in held]).astype(np.int64),
+             z=np.vstack([t.x for t in held]) if any(len(t.numbers) for t in held) else np.zeros((0, stats.x.shape[1])))

@@ -231,7 +231,7 @@ def test_bad_input_is_refused(classifier: Classifier) -> None:
 
 def test_latency_percentiles_are_numpys_to_the_last_bit():
     """Status latencies use `percentile` (numpy.ma stays unimported): exactly np.percentile."""
-    from ser_edge.listen.pipeline import percentile
+    from ser_edge.listen.readings import percentile
 
     rng = np.random.default_rng(7)
     for n in [*range(1, 40), 100, 1001]:
