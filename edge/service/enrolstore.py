@@ -30,6 +30,7 @@ import numpy as np
 from ser_edge.errors import ConfigError, SerEdgeError, shown
 from ser_edge.listen.enrolment import MAX_CLIPS_PER_LABEL, EnrolledClip, Enrolment
 
+from .adaptstore import default_state_path
 from .statefile import check_path, format_time, parse_time, read_state, write_atomic
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,12 @@ Reenrol = Callable[[str, Path], EnrolledClip]
 def enrolment_path(state_path: Path) -> Path:
     """The enrolment file beside the speaker statistics file ``state_path``."""
     return Path(state_path).with_name(FILE_NAME)
+
+
+def listener_enrolment(adaptation_state: str, labels, bundle_sha256: str) -> tuple[Optional[Enrolment], str]:
+    """The enrolment beside the speaker statistics of setting ``adaptation_state`` for a listener
+    (`EnrolStore.load_for_listener`)."""
+    return EnrolStore(enrolment_path(default_state_path(adaptation_state))).load_for_listener(labels, bundle_sha256)
 
 
 def file_sha256(path: Path) -> str:
@@ -87,6 +94,26 @@ class EnrolStore:
             return enrolment, self._set_aside("clips of other labels or vector lengths than this model's")
         enrolment.clips.extend(clips)
         return enrolment, f"{len(clips)} clip(s) from {shown(self.path)}"
+
+    def load_for_listener(self, labels, bundle_sha256: str) -> tuple[Optional[Enrolment], str]:
+        """What a listener uses: (the enrolment, what happened in words), or (None, why) when nothing is
+        enrolled or it was enrolled under another model; it never rewrites the file for another model
+        (``ser-edge enrol --list`` enrols the clips again). ConfigError as for `load`."""
+        check_path(self.path)
+        if not self.path.exists():
+            return None, "nothing enrolled"
+        try:
+            raw, _ = read_state(self.path, MAX_BYTES)
+            other = _parse(raw)["bundle_sha256"]
+        except OSError as exc:
+            raise ConfigError(f"enrolment {shown(self.path)}: cannot read it ({exc.strerror or exc})") from None
+        except CONTENT_ERRORS:
+            other = bundle_sha256  # `load` sets it aside and says why
+        if other != bundle_sha256:
+            return None, (f"{shown(self.path)} was enrolled under another model ({other[:12]}); not used: run "
+                          "'ser-edge enrol --list' to enrol its clips again for this one")
+        enrolment, note = self.load(labels, bundle_sha256)
+        return (enrolment if enrolment.clips else None), note
 
     def _rebuild(self, enrolment: Enrolment, clips, reenrol: Optional[Reenrol], other: str) -> tuple[Enrolment, str]:
         """Enrol the saved clips' files again under this bundle; name those that cannot be."""
