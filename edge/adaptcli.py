@@ -91,30 +91,40 @@ def adapt_enrol(files, config_path, model, state, as_json) -> None:
 
 @click.command(name="enrol", cls=ErrorHandlingCommand)
 @click.argument("args", nargs=-1, metavar="[LABEL FILE...]", type=click.Path(path_type=str, readable=False))
+@click.option("--record", is_flag=True, help="Record one clip of LABEL from the microphone ([audio] device): a "
+                                             "countdown, a live level, at least 2 s of speech; the clip is kept in "
+                                             "the clips folder beside the enrolment.")
+@click.option("--seconds", type=click.FloatRange(2.5, 60.0), default=8.0, show_default=True,
+              help="--record: the longest recording, s (Ctrl-C stops earlier).")
 @click.option("--list", "list_", is_flag=True, help="List what is enrolled: labels, clips, seconds.")
 @click.option("--reset", is_flag=True, help="Forget every enrolled clip, or those of LABEL (--reset LABEL).")
 @_adapt_options
-def enrol_command(args, list_, reset, config_path, model, state, as_json) -> None:
+def enrol_command(args, record, seconds, list_, reset, config_path, model, state, as_json) -> None:
     """Teach the device the user's own emotions: clips of the user speaking, one emotion each.
 
-    `ser-edge enrol happy a.wav b.wav` adds two clips of happy speech (each at least 2 s of speech);
+    `ser-edge enrol happy a.wav b.wav` adds two clips of happy speech (each at least 2 s of speech),
+    `ser-edge enrol --record happy` one from the microphone;
     the model's decisions then lean toward the user's own examples (docs/ADAPTATION.md). A bad file
     or label stores nothing. A running listener takes the enrolment at SIGHUP."""
     from ser_edge.service import enrolcmd
 
-    if list_ + reset > 1 or (list_ and args) or (reset and len(args) > 1):
-        raise click.UsageError("use one of: enrol LABEL FILE..., enrol --list, enrol --reset [LABEL]")
+    if list_ + reset + record > 1 or (list_ and args) or (reset and len(args) > 1) or (record and len(args) != 1):
+        raise click.UsageError("use one of: enrol LABEL FILE..., enrol --record LABEL, enrol --list, "
+                               "enrol --reset [LABEL]")
     recognizer, store, note = enrolcmd.open_enrolment(config_path, model, state)
     problems: list = []
+    report = lambda text: click.echo(f"ser-edge enrol: {text}", err=True)  # noqa: E731
     if list_:
         summary = enrolcmd.listing(recognizer.enrolment, store, note)
     elif reset:
         summary = enrolcmd.reset(recognizer, store, args[0] if args else None)
+    elif record:
+        source = enrolcmd.microphone(config_path, recognizer.params.sample_rate)
+        summary, problems = enrolcmd.enrol_recorded(recognizer, store, args[0], source, seconds, sys.stderr, report)
     else:
         if len(args) < 2:
-            raise click.UsageError("give a LABEL and at least one FILE (or --list, --reset [LABEL])")
-        summary, problems = enrolcmd.enrol(recognizer, store, args[0], [Path(a) for a in args[1:]],
-                                           lambda text: click.echo(f"ser-edge enrol: {text}", err=True))
+            raise click.UsageError("give a LABEL and at least one FILE (or --record LABEL, --list, --reset [LABEL])")
+        summary, problems = enrolcmd.enrol(recognizer, store, args[0], [Path(a) for a in args[1:]], report)
     click.echo(json.dumps(summary) if as_json else enrolcmd.format_listing(summary))
     if problems:
         sys.exit(65)  # EX_DATAERR, as an unreadable audio file

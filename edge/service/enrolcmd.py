@@ -1,10 +1,11 @@
-"""`ser-edge enrol LABEL FILE... | --list | --reset [LABEL]`: the user's own labelled clips.
+"""`ser-edge enrol LABEL FILE... | --record LABEL | --list | --reset [LABEL]`: the user's own labelled clips.
 
 The model and the files are found as `ser-edge listen` and `ser-edge adapt` find them
 (``--config``, ``--model``, ``--state``): the enrolment lives beside the speaker statistics
 (`ser_edge.service.enrolstore`). Every file is checked before anything is stored: one bad file
 (unreadable, not a regular file, too large, too long, without 2 s of speech) or an unknown label
-stores nothing, and each problem is named. A running listener takes the new enrolment at SIGHUP.
+stores nothing, and each problem is named. ``--record`` takes the clip from the microphone
+(`ser_edge.service.enrolrecord`). A running listener takes the new enrolment at SIGHUP.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+import time
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, TextIO
 
 from ser_edge.audio.read import load_audio
 from ser_edge.errors import AudioError, ConfigError, SerEdgeError, shown
@@ -83,6 +85,37 @@ def enrol(recognizer: Recognizer, store: EnrolStore, label: str, files: Sequence
         recognizer.enrolment.add(clip)
     store.save(recognizer.enrolment)
     return listing(recognizer.enrolment, store, f"enrolled {len(clips)} clip(s) as {label}"), []
+
+
+def enrol_recorded(recognizer: Recognizer, store: EnrolStore, label: str, source, seconds: float, out: TextIO,
+                   report: Callable[[str], None], sleep: Callable[[float], None] = time.sleep) -> tuple[dict, list[str]]:
+    """Record one clip from ``source`` (`enrolrecord.record`), save it in the clips folder beside the
+    store and enrol it as `enrol` does (the saved file removed if that refuses it). ConfigError for
+    an unknown label (before recording); AudioError, nothing saved, under 2 s of speech."""
+    from .enrolrecord import clips_folder, record, remove_quietly, save_take
+
+    if label not in recognizer.labels:
+        raise ConfigError(f"label {label!r} is not one of this model's; allowed: {', '.join(recognizer.labels)}")
+    source.open()  # a missing or busy microphone fails now, not after the countdown
+    source.close()
+    take = record(source, recognizer.params, seconds, out, sleep)
+    take.check()
+    path = save_take(take, clips_folder(store.path), label)
+    report(f"saved {shown(path)}")
+    summary, problems = enrol(recognizer, store, label, [path], report)
+    if problems:
+        remove_quietly(path)
+    return summary, problems
+
+
+def microphone(config_path: Optional[Path], sample_rate: int):
+    """The microphone the [audio] settings name (whatever their ``source``), at ``sample_rate`` Hz."""
+    from ser_edge.config.load import load_settings
+    from ser_edge.sources import MicrophoneSource
+
+    a = load_settings(config_path).audio
+    return MicrophoneSource(sample_rate, device=a.device, device_rate=a.device_rate, channels=a.channels,
+                            block_ms=a.block_ms, stall_timeout_s=a.stall_timeout_s)
 
 
 def listing(enrolment: Enrolment, store: EnrolStore, note: str) -> dict:

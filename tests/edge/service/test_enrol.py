@@ -196,3 +196,18 @@ def test_api_enrol_leans_api_classify_of_the_same_model(data_dir):
         assert len(api._loaded(None).enrolment.clips) == 8
     finally:
         api._loaded(None).enrolment.reset()  # the cached recognizer is shared with other tests
+
+
+def test_a_listener_does_not_use_or_rewrite_an_enrolment_of_another_model(data_dir, tmp_path):
+    from ser_edge.listen.enrolment import Enrolment
+
+    recognizer = Recognizer()
+    other = Enrolment(recognizer.labels, "f" * 64)
+    other.add(recognizer.enrol_clip("sad", load_audio(clip(data_dir, "sad")), "sad.flac"))
+    store = EnrolStore(tmp_path / FILE_NAME)
+    store.save(other)
+    before = store.path.read_bytes()
+    enrolment, note = store.load_for_listener(recognizer.labels, recognizer.bundle.sha256)
+    assert enrolment is None and "another model (ffffffffffff)" in note and "enrol --list" in note
+    assert store.path.read_bytes() == before
+    assert store.load_for_listener(recognizer.labels, "f" * 64)[0].clips[0].label == "sad"
