@@ -5,6 +5,8 @@
     result = api.classify("clip.wav")                  # a FileResult: label, confidence, scores, arousal, valence
     result = api.classify(samples, sample_rate=48000)  # an int16 or float array, resampled as needed
     results = api.classify(["a.wav", "b.wav"], statistics="shared")  # one speaker's files
+    api.enrol("happy", "me_happy.wav")                 # the user's own clips lean later decisions
+                                                       # (in memory; `ser-edge enrol` stores them)
 
     for event in api.iter_events("long.flac"):         # typed events, as `ser-edge listen` emits
         if event.type == "emotion":
@@ -88,6 +90,24 @@ def classify(audio: Union[str, "os.PathLike[str]", np.ndarray, list], sample_rat
         return recognizer.classify_array(x, rate, name=f"array of {x.size} samples", adapter=shared, scope=scope)
 
     return [one(item) for item in audio] if isinstance(audio, (list, tuple)) else one(audio)
+
+
+def enrol(label: str, audio: Union[str, "os.PathLike[str]", np.ndarray], sample_rate: Optional[int] = None,
+          model: ModelArg = None):
+    """Teach `classify` (same ``model``) the user's own ``label`` from one clip of them speaking: a
+    file path or an array (the module doc's rule), at least 2 s of speech. Kept in memory for this
+    process (`ser-edge enrol` stores clips for the service); returns the `EnrolledClip`. ConfigError
+    for a label the model lacks, AudioError for unusable audio; nothing is added then. The personal
+    head acts from 4 clips of 3 labels on (docs/ADAPTATION.md)."""
+    recognizer = _loaded(model)
+    if isinstance(audio, (str, os.PathLike)):
+        from ser_edge.audio.read import load_audio
+
+        x = load_audio(audio, recognizer.params.sample_rate)
+        return recognizer.enrol(label, x, recognizer.params.sample_rate, name=str(audio))
+    rate = recognizer.params.sample_rate if sample_rate is None else api_rate(sample_rate)
+    x = api_samples(audio, f"array of {getattr(audio, 'shape', '?')}")
+    return recognizer.enrol(label, x, rate, name=f"array of {x.size} samples")
 
 
 def microphone(device: str | int = "", *, device_rate: int = 0, channels: int = 1, block_ms: int = 100,

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import click
 
-from ser_edge.cliutil import ErrorHandlingGroup, setup_logging, verbosity_options
+from ser_edge.adaptcli import adapt_group, enrol_command
+from ser_edge.cliutil import MODEL_HELP, ErrorHandlingGroup, setup_logging, verbosity_options
 from ser_edge.errors import SerEdgeError, shown
 
 from . import __version__
-
-MODEL_HELP = ("Model bundle: a shipped name (default, 4class, ...: see `ser-edge info --list`) or a folder "
-              "(default: $SER_EDGE_MODEL or the shipped default).")
 
 
 class MainGroup(ErrorHandlingGroup):
@@ -147,57 +145,8 @@ def bench(model: str | None, data_dir: Path | None, clips: int, realtime_seconds
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 
-@main.group(name="adapt", cls=ErrorHandlingGroup)
-def adapt_group() -> None:
-    """Speaker statistics of a speaker-normalised model: show, reset, enrol (docs/ADAPTATION.md)."""
-
-
-def _adapt_options(fn):
-    fn = click.option("--json", "as_json", is_flag=True, help="One JSON object.")(fn)
-    fn = click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
-                      help="Statistics file (default: the config's adaptation_state, else the service's).")(fn)
-    fn = click.option("-m", "--model", type=click.Path(path_type=Path), help=MODEL_HELP)(fn)
-    return click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-                        help="TOML configuration file, for the model and the state file.")(fn)
-
-
-def _adapt_echo(summary: dict, as_json: bool) -> None:
-    click.echo(json.dumps(summary) if as_json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
-
-
-@adapt_group.command(name="show")
-@_adapt_options
-def adapt_show(config_path, model, state, as_json) -> None:
-    """What the statistics rest on: seconds of speech, since when, from which file."""
-    from ser_edge.service import adaptcmd
-
-    _, adapter, store, note = adaptcmd.open_state(config_path, model, state)
-    _adapt_echo(adaptcmd.show(adapter, store, note), as_json)
-
-
-@adapt_group.command(name="reset")
-@_adapt_options
-def adapt_reset(config_path, model, state, as_json) -> None:
-    """Start again from the model's prior (a running service takes it at its next save or reload)."""
-    from ser_edge.service import adaptcmd
-
-    _, adapter, store, _ = adaptcmd.open_state(config_path, model, state)
-    _adapt_echo(adaptcmd.reset(adapter, store), as_json)
-
-
-@adapt_group.command(name="enrol")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
-@_adapt_options
-def adapt_enrol(files, config_path, model, state, as_json) -> None:
-    """Learn from recordings of the user (their voiced speech), added to the stored statistics."""
-    from ser_edge.service import adaptcmd
-
-    recognizer, adapter, store, _ = adaptcmd.open_state(config_path, model, state)
-    summary, failures = adaptcmd.enrol(recognizer, adapter, store, files,
-                                       lambda text: click.echo(f"ser-edge adapt enrol: {text}", err=True))
-    _adapt_echo(summary, as_json)
-    if failures:
-        sys.exit(1)
+main.add_command(adapt_group)
+main.add_command(enrol_command)
 
 
 # ----- listening ---------------------------------------------------------------------------------

@@ -17,6 +17,11 @@ DATA_DIRS = click.argument("data_dirs", nargs=-1, required=True, type=click.Path
 
 _speakers = speakers
 
+ENROL_OPTION = click.option(
+    "--enrol-per-class", "enrol_per_class", type=click.IntRange(min=0), default=None, metavar="K",
+    help="Speaker-normalised models: also enrol K random clips per class of each test speaker in the device's "
+         "personal head (5 seeded draws) and score the speaker's other clips (JSON: \"enrolled\").")
+
 
 @click.group(cls=ErrorHandlingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
@@ -88,9 +93,10 @@ def fit(data_dirs, run_dir, test_speakers, validation_speakers, verbose, quiet, 
               help="corpus: leave one corpus out; speaker: k speaker folds over all corpora.")
 @click.option("-k", "--k", "k", default=5, show_default=True, help="Number of speaker folds.")
 @click.option("--only", default="", help="Run only these folds, e.g. corpus-emovo,speaker-0 (default: all).")
+@ENROL_OPTION
 @fit_options
 @verbosity_options
-def cv(data_dirs, out_dir, fold_kind, k, only, verbose, quiet, **options) -> None:
+def cv(data_dirs, out_dir, fold_kind, k, only, enrol_per_class, verbose, quiet, **options) -> None:
     """Cross-validate the fit recipe (every fit option applies to every fold); resumes fold by fold."""
     from ser_edge.errors import ConfigError
     from ser_train.evaluate.cv import plan, run_cv
@@ -105,8 +111,14 @@ def cv(data_dirs, out_dir, fold_kind, k, only, verbose, quiet, **options) -> Non
         if unknown:
             raise ConfigError(f"--only: no fold {', '.join(unknown)}; folds: {', '.join(f.name for f in folds)}")
         folds = [f for f in folds if f.name in wanted]
-    result = run_cv(base, folds, out_dir, echo=click.echo, progress=not quiet and verbose > 0)
+    if enrol_per_class is not None and base.params.normalisation != "speaker_cmvn":
+        raise ConfigError("--enrol-per-class needs --norm speaker: the personal head scales by the speaker")
+    result = run_cv(base, folds, out_dir, echo=click.echo, progress=not quiet and verbose > 0,
+                    enrol_per_class=enrol_per_class)
     click.echo("\n" + format_table(result))
+    for kind, e in result.get("enrolled", {}).items():
+        click.echo(f"{kind} folds, K={e['k']} clips per class enrolled: UAR {e['uar']:.3f} against {e['base_uar']:.3f} "
+                   f"without ({e['gain']:+.3f}, mean of {e['n']} folds)")
     click.echo(f"results in {out_dir / 'cv.json'} and {out_dir / 'cv.png'}")
 
 
@@ -120,8 +132,10 @@ def cv(data_dirs, out_dir, fold_kind, k, only, verbose, quiet, **options) -> Non
                    "(0 = the prior alone, a cold start; default all of the speaker's other clips).")
 @click.option("--cache", "cache_dir", default=".cache/features", show_default=True, type=click.Path(path_type=Path),
               help="Feature cache (speaker-normalised models).")
+@ENROL_OPTION
 @verbosity_options
-def eval_(model: Path, data_dirs, speakers: str, as_json: bool, adapt_seconds, cache_dir, verbose: int, quiet: bool) -> None:
+def eval_(model: Path, data_dirs, speakers: str, as_json: bool, adapt_seconds, cache_dir, enrol_per_class, verbose: int,
+          quiet: bool) -> None:
     """Evaluate MODEL (a run folder or an int8 bundle) on labelled folders, clip by clip.
 
     A speaker-normalised model is evaluated as a device would run it: cold (the prior
@@ -132,7 +146,7 @@ def eval_(model: Path, data_dirs, speakers: str, as_json: bool, adapt_seconds, c
     if adapt_seconds is not None and adapt_seconds < 0:
         raise click.BadParameter("must be >= 0 seconds", param_hint="--adapt-seconds")
     result = evaluate(model, list(data_dirs), speakers=_speakers(speakers), progress=not (quiet or as_json),
-                      adapt_seconds=adapt_seconds, cache_dir=cache_dir)
+                      adapt_seconds=adapt_seconds, cache_dir=cache_dir, enrol_per_class=enrol_per_class)
     if adapt_seconds is not None and "cold" not in result:
         click.echo("note: --adapt-seconds ignored: this model normalises each window on its own", err=True)
     click.echo(json.dumps(result) if as_json else format_report(result))

@@ -15,6 +15,10 @@ than one window those of the whole file.
 With an `UtteranceDecider` (a bundle with an utterance head), each stretch of speech is also
 decided as a whole when it ends (a long one every ``max_s``), from the scores of the kept windows
 whose last hop is speech in it: `FileScores.utterances`, oldest first.
+
+With ``keep`` (an enrolment: the personal head needs the whole file's functionals) the frames,
+flags and prosody rows of the whole file are kept (about 17 kB per second of audio) and
+`FileScores.vector` is their `ser_edge.frontend.functionals.segment_vector`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ser_edge.frontend.functionals import segment_vector
 from ser_edge.frontend.params import FeatureParams
 from ser_edge.frontend.prosody import ProsodyExtractor
 from ser_edge.frontend.windows import fit_to_window, normalise_window
@@ -39,13 +44,15 @@ ScoreFn = Callable[[np.ndarray], np.ndarray]
 @dataclass(frozen=True)
 class FileScores:
     """mean: (classes,) float64 mean score of the chosen windows; windows: how many;
-    voiced: speech share of the file's hops (0..1); samples: audio length in samples."""
+    voiced: speech share of the file's hops (0..1); samples: audio length in samples; utterances:
+    their decisions; vector: the file's functionals (d,) float64 (only with ``keep``)."""
 
     mean: Optional[np.ndarray]
     windows: int
     voiced: float
     samples: int
     utterances: tuple[Decision, ...] = ()
+    vector: Optional[np.ndarray] = None
 
 
 class FileScorer:
@@ -55,11 +62,12 @@ class FileScorer:
     """
 
     def __init__(self, params: FeatureParams, score: ScoreFn, *, min_voiced: float = 0.5,
-                 adapter: Optional[Adapter] = None, utterances: Optional[UtteranceDecider] = None):
+                 adapter: Optional[Adapter] = None, utterances: Optional[UtteranceDecider] = None, keep: bool = False):
         self.params, self._score, self.min_voiced, self.adapter = params, score, min_voiced, adapter
-        self._decider, self._decisions, self._walked = utterances, [], 0
+        self._decider, self._decisions, self._walked, self.keep = utterances, [], 0, keep
         self._ends: dict[int, np.ndarray] = {}  # last hop -> scores of kept windows not yet walked past
-        tracks = {PROSODY: ProsodyExtractor(params).stream()} if utterances is not None and params.prosody else None
+        prosody = (utterances is not None or keep) and params.prosody
+        tracks = {PROSODY: ProsodyExtractor(params).stream()} if prosody else None
         self._buffer = FrameBuffer(params, adapter=adapter, tracks=tracks)
         self._sum: Optional[np.ndarray] = None  # summed scores of the windows kept
         self._kept = 0
@@ -73,7 +81,8 @@ class FileScorer:
             self._score_windows(starts)
         if self._decider is not None:
             self._walk(self._buffer.ready)
-        self._buffer.trim(None if self._decider is None else self._decider.keep_from(self._buffer.ready))
+        if not self.keep:
+            self._buffer.trim(None if self._decider is None else self._decider.keep_from(self._buffer.ready))
 
     def finish(self) -> FileScores:
         """The file's mean scores (None when it had no whole frame) and what they came from."""
@@ -82,18 +91,26 @@ class FileScorer:
         if self._decider is not None:
             self._walk(buffer.flags_end)
             self._close(buffer.flags_end)
-        utterances = tuple(self._decisions)
+        utterances, vector = tuple(self._decisions), self._vector()
         buffer.learn_rest()
         if self._kept:
-            return FileScores(self._sum / self._kept, self._kept, voiced_share, buffer.samples, utterances)
+            return FileScores(self._sum / self._kept, self._kept, voiced_share, buffer.samples, utterances, vector)
         if self._best[1] is not None:
-            return FileScores(self._best[1].astype(np.float64), 1, voiced_share, buffer.samples)
+            return FileScores(self._best[1].astype(np.float64), 1, voiced_share, buffer.samples, vector=vector)
         frames = buffer.frames()  # every frame: no window was whole, so none was trimmed
         if frames.shape[0] == 0:
             return FileScores(None, 0, voiced_share, buffer.samples)
         norm = self.adapter.norm() if self.adapter is not None else None
         short = normalise_window(fit_to_window(frames, self.params), self.params, norm)[None]  # shorter than a window
-        return FileScores(self._score(short)[0].astype(np.float64), 1, voiced_share, buffer.samples)
+        return FileScores(self._score(short)[0].astype(np.float64), 1, voiced_share, buffer.samples, vector=vector)
+
+    def _vector(self) -> Optional[np.ndarray]:
+        """The whole file's `segment_vector` (with ``keep``; None without, or without a frame)."""
+        buffer = self._buffer
+        if not self.keep or buffer.frames().shape[0] == 0:
+            return None
+        prosody = buffer.rows(PROSODY) if self.params.prosody else None
+        return segment_vector(buffer.frames(), buffer.flags(), prosody, self.params)
 
     def _score_windows(self, starts: list[int]) -> None:
         """Score the windows at hops ``starts``; sum those voiced enough, remember the most voiced."""

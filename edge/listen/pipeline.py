@@ -25,7 +25,8 @@ processing is therefore identical for any block sizes. For hop ``j``:
    decided as a whole (`ser_edge.listen.utterances`): at its end and, while it lasts, every
    ``every_s``; those ``emotion`` events have ``scope`` "utterance" and span the utterance (its last
    ``max_s`` at most). Window decisions (the smoother's) have ``scope`` "window"; with scope
-   utterance they are not emitted.
+   utterance they are not emitted. With an active ``enrolment`` (`ser_edge.listen.enrolment`)
+   the utterance decisions pass through the personal head (window decisions do not).
 4. **Status.** Every ``status_interval_s`` of audio, a ``status`` event: uptime (s, from the
    injected clock), audio processed and dropped (s), windows classified, per-window latency
    p50/p95/max (ms: normalisation, int8 inference and smoothing) since the last status, and in
@@ -56,6 +57,7 @@ from ser_edge.model.circumplex import affect
 from ser_edge.model.load import ModelLike, load_classifier
 
 from .adapter import Adapter, for_bundle
+from .enrolment import Enrolment, personal_decision
 from .frames import FrameBuffer
 from .readings import level_dbfs, percentile
 from .smoothing import Smoother
@@ -133,6 +135,7 @@ class Pipeline:
         self.level_db = LEVEL_FLOOR_DB  # of the last block, for meters
         self.last_scores: Optional[dict[str, float]] = None  # of the last classified window
         self.last_emotion: Optional[Event] = None
+        self.enrolment: Optional[Enrolment] = None  # the user's clips; their head moves utterance decisions
 
     # ----- public ----------------------------------------------------------------------------
     @property
@@ -252,6 +255,7 @@ class Pipeline:
         decision = self.utterances.decide(self._buffer, end, final=final)  # type: ignore[union-attr]
         if decision is None:
             return []
+        decision = personal_decision(self.enrolment, decision)
         scores = {k: float(v) for k, v in zip(self.labels, decision.scores)}
         label = max(scores, key=scores.__getitem__)
         if scores[label] < self._smoother.thresholds[label]:

@@ -14,6 +14,12 @@ the mean of the windows, where no utterance was long enough to decide).
 A speaker-normalised model learns the speaker's statistics as each file streams, from the
 prior: per file by default, or carried from file to file by passing the same `Adapter`
 (``recognizer.new_adapter()``) to every call, for one speaker's recordings.
+
+With an active enrolment (`enrol`, or ``recognizer.enrolment`` set from the store), the file's
+decision (as above) and each utterance's pass through the personal head
+(`ser_edge.listen.enrolment`), the file's with the functionals of the whole file's speech span,
+each utterance's with its own; so the file's decision is no longer exactly its utterances' mean.
+The file's frames are then kept while it is scored (about 17 kB per second of audio).
 """
 
 from __future__ import annotations
@@ -26,13 +32,14 @@ from typing import Optional
 import numpy as np
 
 from ser_edge.audio.read import iter_audio, resample, to_mono
-from ser_edge.errors import AudioError
+from ser_edge.errors import AudioError, ConfigError
 from ser_edge.frontend.mfcc import MfccExtractor
 from ser_edge.model.bundle import Bundle
 from ser_edge.model.circumplex import affect
 from ser_edge.model.load import bundle_of, load_classifier
 
 from .adapter import Adapter, for_bundle
+from .enrolment import MIN_VOICED_S, EnrolledClip, Enrolment, check_clip, make_clip, personal_decision, personal_probabilities
 from .filescore import FileScorer, FileScores
 from .utterances import UtteranceDecider, decision_scopes
 
@@ -95,6 +102,7 @@ class Recognizer:
         self.classifier = load_classifier(bundle, threads=num_threads)
         self.extractor = MfccExtractor(self.params)
         self.circumplex = bundle.circumplex
+        self.enrolment = Enrolment(self.labels, bundle.sha256)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -121,23 +129,64 @@ class Recognizer:
         ``adapter``, ``scope``: as for `classify_array`."""
         return self._classify_blocks(iter_audio(path, self.params.sample_rate), str(Path(path)), adapter, scope)
 
-    def _classify_blocks(self, blocks, name: str, adapter: Optional[Adapter], scope: str) -> FileResult:
+    def enrol(self, label: str, samples: np.ndarray, sample_rate: Optional[int] = None, *,
+              name: str = "audio") -> EnrolledClip:
+        """Add a clip of the user speaking with emotion ``label`` to ``self.enrolment`` (in memory;
+        `ser_edge.service.enrolstore` saves it): mono or (frames, channels) float audio at
+        ``sample_rate`` Hz (default the model's). ConfigError for an unknown label, AudioError for a
+        clip without at least 2 s of speech or longer than 60 s; nothing is added then."""
+        if label not in self.labels:
+            raise ConfigError(f"label {label!r} is not one of this model's; allowed: {', '.join(self.labels)}")
+        clip = self.enrol_clip(label, resample(to_mono(samples), sample_rate or self.params.sample_rate,
+                                               self.params.sample_rate), name)
+        self.enrolment.add(clip)
+        return clip
+
+    def enrol_clip(self, label: str, x: np.ndarray, name: str) -> EnrolledClip:
+        """The `EnrolledClip` of 1-D float32 audio ``x`` at the model rate (checked; not added): its
+        functionals over its speech span and the bundle's decision on it (scope auto, fresh
+        statistics, no enrolment)."""
+        seconds = x.size / self.params.sample_rate
+        check_clip(label, self.labels, MIN_VOICED_S, seconds, name)  # the label and length, before any work
+        whole, scopes = self._score_blocks(iter([x]), name, None, "auto", keep=True)
+        voiced_s = whole.voiced * seconds
+        check_clip(label, self.labels, voiced_s, seconds, name)
+        assert whole.vector is not None
+        return make_clip(label, whole.vector, self._bundle_mean(whole, scopes)[0], seconds, voiced_s, name)
+
+    def _score_blocks(self, blocks, name: str, adapter: Optional[Adapter], scope: str,
+                      keep: bool = False) -> tuple[FileScores, tuple[str, ...]]:
+        """The file's scores and the decision kinds of ``scope``; ``keep``: with its functionals."""
         scopes = decision_scopes(scope, self.bundle)
         if adapter is None:
             adapter = self.new_adapter()
         head = self.bundle.utterance if "utterance" in scopes else None
         decider = UtteranceDecider.for_adapter(head, self.params, adapter) if head is not None else None
-        scorer = FileScorer(self.params, self.classifier.scores_many, adapter=adapter, utterances=decider)
+        scorer = FileScorer(self.params, self.classifier.scores_many, adapter=adapter, utterances=decider, keep=keep)
         for block in blocks:
             scorer.push(block)
         whole = scorer.finish()
         if whole.mean is None:
             raise AudioError(f"{name}: {whole.samples / self.params.sample_rate * 1000:.0f} ms of audio is too short "
                              f"(at least {self.params.frame_ms:g} ms)")
-        utterances = tuple(self._utterance(d) for d in whole.utterances)
-        mean, kind = whole.mean, "window"
+        return whole, scopes
+
+    @staticmethod
+    def _bundle_mean(whole: FileScores, scopes: tuple[str, ...]) -> tuple[np.ndarray, str]:
+        """The bundle's decision on a file and its scope: its utterances' mean, else its windows'."""
         if whole.utterances and scopes != ("window",):
-            mean, kind = utterance_mean(whole), "utterance"
+            return utterance_mean(whole), "utterance"
+        assert whole.mean is not None
+        return whole.mean, "window"
+
+    def _classify_blocks(self, blocks, name: str, adapter: Optional[Adapter], scope: str) -> FileResult:
+        if adapter is None:
+            adapter = self.new_adapter()
+        enrolment = self.enrolment if self.enrolment.active else None
+        whole, scopes = self._score_blocks(blocks, name, adapter, scope, keep=enrolment is not None)
+        mean, kind = self._bundle_mean(whole, scopes)
+        mean = personal_probabilities(enrolment, whole.vector, mean)
+        utterances = tuple(self._utterance(personal_decision(enrolment, d)) for d in whole.utterances)
         best = int(np.argmax(mean))
         scores = {k: float(v) for k, v in zip(self.labels, mean)}
         return FileResult(self.labels[best], float(mean[best]), scores, whole.windows, whole.voiced,

@@ -45,13 +45,15 @@ def decision_scopes(scope: str, bundle) -> tuple[str, ...]:
 
 class Decision(NamedTuple):
     """An utterance's decision: hops [start, end), (classes,) float32 scores, windows it rests on,
-    and whether it is the utterance's last (``final``) or a rolling one."""
+    whether it is the utterance's last (``final``) or a rolling one, and its functionals
+    (``vector`` (d,) float64 `segment_vector`, raw: the personal head's input)."""
 
     start: int
     end: int
     scores: np.ndarray
     windows: int
     final: bool
+    vector: Optional[np.ndarray] = None
 
 
 class UtteranceDecider:
@@ -125,7 +127,7 @@ class UtteranceDecider:
             prosody = buffer.rows(PROSODY, first, end) if self.params.prosody else None
             vector = segment_vector(buffer.frames(first, end), flags, prosody, self.params)
             scores = self.head.scores(np.stack(windows), self.stats.zscore(vector))
-            decision = Decision(first, end, scores, len(windows), final)
+            decision = Decision(first, end, scores, len(windows), final, vector)
             if final and self.learn:
                 self.stats.update(vector)
         if not final:

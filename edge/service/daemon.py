@@ -31,6 +31,7 @@ import time
 from typing import IO, Any, Mapping, Optional, Sequence
 
 from ser_edge.config.settings import Settings
+from ser_edge.errors import ConfigError
 from ser_edge.events import EmotionEvent, Event, EventFactory, StatusEvent, describe_event, hostname
 from ser_edge.listen.pipeline import Pipeline
 from ser_edge.model.classifier import Classifier
@@ -42,6 +43,7 @@ from ser_edge.sources import ResilientSource, make_source
 
 from .adaptstore import AdaptSession
 from .checks import warn_if_exposed
+from .enrolstore import listener_enrolment
 from .losses import at_risk, close_outputs, status_counts, with_counts
 from .recorder import ClipRecorder
 from .reload import PIPELINE_KEYS, Reloading, Runtime, _same
@@ -95,7 +97,25 @@ class Listener(Reloading):
                             status_interval_s=s.status_interval_s, status_extra=self._status_extra,
                             start_sample=0 if old is None else old.pipeline.end_sample,
                             adapter=self._adapt.adapter_for(s, classifier))
+        self._take_enrolment(s, pipeline, strict=old is None)
         return classifier, factory, pipeline
+
+    @staticmethod
+    def _take_enrolment(s: Settings, pipeline: Pipeline, *, strict: bool) -> None:
+        """The user's enrolment (`ser_edge.service.enrolstore`) for ``pipeline``; a file that cannot
+        be used is a ConfigError if ``strict`` (at start), else logged, the running enrolment kept."""
+        bundle = pipeline.classifier.bundle
+        try:
+            pipeline.enrolment, note = listener_enrolment(s.adaptation_state, bundle.labels, bundle.sha256)
+        except ConfigError as exc:
+            if strict:
+                raise
+            log.error("enrolment: %s; keeping the one in use", exc)
+            return
+        head = "off" if pipeline.enrolment is None or not pipeline.enrolment.active else "on"
+        if head == "on" and pipeline.utterances is None:
+            head = "on, but idle: it moves utterance decisions and this model (or scope) has only window ones"
+        log.info("enrolment: %s (personal head %s)", note, head)
 
     def _sinks(self, s: Settings, classifier: Classifier, spools: Mapping[str, Spool], *,
                strict: bool = True) -> MultiSink:

@@ -1,5 +1,5 @@
 """SIGHUP: read the configuration file again (with the same flags) and switch to it between two
-blocks, rebuilding only what changed.
+blocks, rebuilding only what changed; the user's enrolment (`ser-edge enrol`) is read again too.
 
 `Runtime` holds what one set of settings builds; `PIPELINE_KEYS` and `SINK_KEYS` say which
 settings each part depends on. An invalid file, or a part that cannot be built, leaves the
@@ -51,7 +51,8 @@ class Runtime:
 
 class Reloading:
     """The reload half of `ser_edge.service.daemon.Listener` (which derives from it): it uses the
-    listener's state and its builders (``_core``, ``_sinks``, ``_clips``, ``_open_source``) and
+    listener's state and its builders (``_core``, ``_sinks``, ``_clips``, ``_open_source``,
+    ``_take_enrolment``) and
     ``_dispatch``."""
 
     settings: Settings
@@ -65,11 +66,14 @@ class Reloading:
         assert self.rt is not None and self.source is not None
         self.notifier.reloading()
         self._adapt.sync()  # saves, or takes a file changed on disk (adapt reset) instead of saving over it
+        old_pipeline = self.rt.pipeline
         try:
             new = load_settings(self.config_path, self.overrides)
             changed = [k for k in Settings.__dataclass_fields__ if getattr(new, k) != getattr(self.settings, k)]
             if changed:
                 self._apply(new, changed)
+            if self.rt.pipeline is old_pipeline:  # a new pipeline took the enrolment as it was built
+                self._take_enrolment(self.settings, self.rt.pipeline, strict=False)
         except SerEdgeError as exc:
             log.error("reload failed, keeping the running configuration: %s", exc)
             self.notifier.ready("reload failed; running the previous configuration")

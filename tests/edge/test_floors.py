@@ -24,7 +24,7 @@ FLOORS = [
     {"listen"},
     {"sources", "sinks"},
     {"service", "bench"},
-    {"cli", "cliutil", "info", "api", "__main__"},
+    {"cli", "adaptcli", "cliutil", "info", "api", "__main__"},
 ]
 FLOOR = {wing: level for level, wings in enumerate(FLOORS) for wing in wings}
 

@@ -31,10 +31,13 @@ WindowScorer = Callable[[np.ndarray], np.ndarray]
 
 def evaluate_adapted(score: WindowScorer, params: FeatureParams, prior: Prior, clips: Sequence[Clip],
                      label_set: LabelSet, wanted: Sequence[int], *, adapt_seconds: Optional[float],
-                     cache_dir: Path, workers: int = 0, progress: bool = False) -> dict:
+                     cache_dir: Path, workers: int = 0, progress: bool = False,
+                     enrol_per_class: Optional[int] = None) -> dict:
     """Reports for the clips numbered ``wanted`` (all in the label set): {"cold", "adapted", ...}.
 
-    ``clips``: every indexed clip (those of other emotions adapt too); skipped files are listed."""
+    ``clips``: every indexed clip (those of other emotions adapt too); skipped files are listed.
+    ``enrol_per_class`` K: also "enrolled", the adapted clips with K of each speaker's clips per
+    class enrolled in the personal head (`ser_train.evaluate.enrolled`)."""
     features, failed = extract([c.path for c in clips], FeatureCache(cache_dir, params), workers=workers,
                                progress=progress)
     voiced_frames = voiced_by_clip(clips, features)
@@ -47,7 +50,7 @@ def evaluate_adapted(score: WindowScorer, params: FeatureParams, prior: Prior, c
                                    f"short (at least {params.frame_ms:g} ms)"})
     for name, budget in (("cold", 0.0), ("adapted", adapt_seconds)):
         norms, fallback = held_out_norms(clips, voiced_frames, params, prior, budget)
-        truth, stacks = [], []
+        truth, stacks, numbers = [], [], []
         for i in wanted:
             feats = features.get((clips[i].path, "clean"))
             if feats is None or len(feats.frames) == 0:
@@ -56,13 +59,19 @@ def evaluate_adapted(score: WindowScorer, params: FeatureParams, prior: Prior, c
             if len(windows):
                 truth.append(label_set.index_of(clips[i].emotion))
                 stacks.append(windows)
-        predicted = []
+                numbers.append(i)
+        means = np.zeros((0, len(label_set.labels)))
         if stacks:  # one scoring call for every window, then the mean per clip
             scores = np.asarray(score(np.concatenate(stacks)), dtype=np.float64)
             bounds = np.cumsum([0] + [len(w) for w in stacks])
-            predicted = [int(np.argmax(scores[a:b].mean(axis=0))) for a, b in zip(bounds[:-1], bounds[1:])]
-        out[name] = report(np.array(truth, dtype=int), np.array(predicted, dtype=int), label_set.labels)
+            means = np.array([scores[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
+        out[name] = report(np.array(truth, dtype=int), means.argmax(axis=1), label_set.labels)
         out["fallback_clips"] = fallback
+        if name == "adapted" and enrol_per_class is not None:
+            from ser_train.evaluate.enrolled import enrol_table, enrolled_figures
+
+            table = enrol_table(clips, numbers, means, features, params, label_set)
+            out["enrolled"] = enrolled_figures(table, enrol_per_class, label_set.labels)
     speech = [voiced_frames[i].shape[0] * params.hop_ms / 1000.0 for i in voiced_frames]
     out["speech_s_per_clip"] = round(float(np.mean(speech)), 2) if speech else 0.0
     if out["fallback_clips"]:
@@ -90,6 +99,10 @@ def format_adapted(result: dict) -> str:
         m = result[name]
         lines.append(f"  {name:<8} {m['n']} clips: accuracy {m['accuracy']:.3f}  UAR {m['uar']:.3f}  "
                      f"macro-F1 {m['macro_f1']:.3f}")
+    if "enrolled" in result:
+        from ser_train.evaluate.enrolled import format_enrolled
+
+        lines.append(format_enrolled(result["enrolled"]))
     if result.get("note"):
         lines.append(f"  note: {result['note']}")
     return "\n".join(lines)

@@ -75,15 +75,21 @@ def _adaptive_model(model_path: Path, is_bundle: bool):
 
 def evaluate(model_path: Path, data_dirs: Sequence[Path], *, speakers: Sequence[str] = (),
              progress: bool = False, adapt_seconds: float | None = None,
-             cache_dir: Path = Path(".cache/features")) -> dict:
+             cache_dir: Path = Path(".cache/features"), enrol_per_class: int | None = None) -> dict:
     """Evaluate on every labelled clip (optionally only some speakers); unusable files are skipped and listed.
 
     A speaker-normalised model is evaluated cold and adapted (`ser_train.evaluate.adapted`): the
-    top-level figures are the adapted ones, "cold" and "adapted" hold both."""
+    top-level figures are the adapted ones, "cold" and "adapted" hold both, and with
+    ``enrol_per_class`` K "enrolled" the adapted model with K clips per class of each speaker
+    enrolled in the personal head (`ser_train.evaluate.enrolled`; speaker-normalised models only)."""
     is_bundle = (Path(model_path) / MANIFEST_FILE).is_file()
     adaptive = _adaptive_model(Path(model_path), is_bundle)
     if adaptive is not None:
-        return _evaluate_adaptive(model_path, data_dirs, adaptive, is_bundle, speakers, progress, adapt_seconds, cache_dir)
+        return _evaluate_adaptive(model_path, data_dirs, adaptive, is_bundle, speakers, progress, adapt_seconds, cache_dir,
+                                  enrol_per_class)
+    if enrol_per_class is not None:
+        raise ConfigError(f"{model_path}: --enrol-per-class needs a speaker-normalised model (normalisation "
+                          "speaker_cmvn): the personal head scales by the speaker as training did")
     labels, score = (_bundle_scorer if is_bundle else _run_scorer)(Path(model_path))
     label_set = label_set_for(labels)
     index = index_folders(list(data_dirs))
@@ -109,7 +115,8 @@ def evaluate(model_path: Path, data_dirs: Sequence[Path], *, speakers: Sequence[
     return result
 
 
-def _evaluate_adaptive(model_path, data_dirs, adaptive, is_bundle, speakers, progress, adapt_seconds, cache_dir) -> dict:
+def _evaluate_adaptive(model_path, data_dirs, adaptive, is_bundle, speakers, progress, adapt_seconds, cache_dir,
+                       enrol_per_class=None) -> dict:
     from ser_train.evaluate.adapted import evaluate_adapted
 
     params, prior, score, labels = adaptive
@@ -118,7 +125,7 @@ def _evaluate_adaptive(model_path, data_dirs, adaptive, is_bundle, speakers, pro
     clips = [c for c in index.clips if not speakers or c.speaker in speakers]
     wanted = [i for i, c in enumerate(clips) if label_set.index_of(c.emotion) is not None]
     result = evaluate_adapted(score, params, prior, clips, label_set, wanted, adapt_seconds=adapt_seconds,
-                              cache_dir=Path(cache_dir), progress=progress)
+                              cache_dir=Path(cache_dir), progress=progress, enrol_per_class=enrol_per_class)
     result.update(result["adapted"])
     result.update(model=str(model_path), runtime="tflite-int8" if is_bundle else "keras-float",
                   left_out_of_label_set=len(clips) - len(wanted),

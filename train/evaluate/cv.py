@@ -229,8 +229,9 @@ def _check_recipe(base: TrainConfig, out_dir: Path) -> None:
 
 
 def run_cv(base: TrainConfig, folds: Sequence[Fold], out_dir: Path, *,
-           echo: Callable[[str], None] = print, progress: bool = False) -> dict:
-    """Every fold (finished ones are read back, not rerun), then cv.json and cv.png."""
+           echo: Callable[[str], None] = print, progress: bool = False, enrol_per_class: Optional[int] = None) -> dict:
+    """Every fold (finished ones are read back, not rerun), then cv.json and cv.png; with
+    ``enrol_per_class`` K also each fold's "enrolled" figures (`ser_train.evaluate.cv_enrol`)."""
     from ser_train.evaluate.cv_report import fold_line, plot_folds, summarise
 
     started = time.time()
@@ -246,9 +247,17 @@ def run_cv(base: TrainConfig, folds: Sequence[Fold], out_dir: Path, *,
             done = run_fold(base, fold, out_dir / fold.name, progress=progress)
         else:
             done["resumed"] = True
+        if enrol_per_class is not None and base.params.normalisation == "speaker_cmvn":
+            from ser_train.evaluate.cv_enrol import add_enrolled
+
+            done = add_enrolled(done, fold, out_dir / fold.name, base.data_dirs, enrol_per_class, base.cache_dir)
         results.append(done)
         echo(fold_line(done))
     result = summarise(results)
+    if enrol_per_class is not None:
+        from ser_train.evaluate.cv_enrol import enrolled_summary
+
+        result["enrolled"] = enrolled_summary(results)
     result.update(date=time.strftime("%Y-%m-%d %H:%M %Z"), wall_seconds=round(time.time() - started, 1),
                   machine=f"{platform.machine()}, {os.cpu_count()} cores", load=_load(), recipe=recipe(base))
     _write_json(out_dir / CV_FILE, result)

@@ -63,6 +63,9 @@ def fold_line(fold: dict) -> str:
     figures = "  ".join(f"{HEADINGS[m]} {t[m]:.3f}" for m in METRICS)
     mark = " (done before)" if fold.get("resumed") else ""
     adapted = "".join(f"; {c} UAR {a['uar']:.3f}" for c, a in fold.get("adapted", {}).items())
+    if fold.get("enrolled"):
+        e = fold["enrolled"]
+        adapted += f"; enrolled K={e['k']} UAR {e['uar']:.3f} (without {e['base_uar']:.3f})"
     return (f"{fold['name']}: test {_test_name(fold)} ({t['n']} clips): {figures}; most predicted {_top(t)}{adapted}; "
             f"{fold['epochs']} epochs, {fold['seconds'] / 60:.1f} min{mark}")
 

@@ -197,6 +197,30 @@ def test_sighup_reloads_a_changed_config_and_refuses_a_broken_one(running, long_
     assert [e.seq for e in events] == list(range(1, len(events) + 1))  # no event lost across the reload
 
 
+def test_sighup_takes_a_new_enrolment(running, long_wav: Path, data_dir: Path, tmp_path: Path) -> None:
+    from ser_edge.listen.recognizer import Recognizer
+    from ser_edge.service.enrolstore import EnrolStore, enrolment_path
+
+    state = tmp_path / "state" / "adaptation.json"
+    r = running("--from-wav", str(long_wav), "--realtime", "--adaptation-state", str(state))
+    assert r.log_has("enrolment: nothing enrolled (personal head off)"), "".join(r.err)
+    recognizer = Recognizer()
+    for name, label in (("neu", "neutral"), ("gio", "happy"), ("tri", "sad"), ("rab", "angry")):
+        recognizer.enrol(label, load_audio(data_dir / "emovo" / "f3" / f"{name}-f3-l1.flac"))
+    EnrolStore(enrolment_path(state)).save(recognizer.enrolment)  # as `ser-edge enrol` does
+    r.proc.send_signal(signal.SIGHUP)
+    assert r.log_has("enrolment: 4 clip(s) from"), "".join(r.err)
+    assert r.log_has("(personal head on, but idle: it moves utterance decisions")  # the default model has none
+    assert r.log_has("configuration reloaded from")
+    enrolment_path(state).unlink()
+    os.mkfifo(enrolment_path(state))  # unusable: logged, the enrolment in use kept
+    r.proc.send_signal(signal.SIGHUP)
+    assert r.log_has("keeping the one in use"), "".join(r.err)
+    assert r.proc.poll() is None
+    r.proc.send_signal(signal.SIGTERM)
+    assert r.proc.wait(5) == 0
+
+
 @pytest.fixture
 def notify(tmp_path: Path) -> Iterator[NotifySocket]:
     sock = NotifySocket(tmp_path / "notify.sock")

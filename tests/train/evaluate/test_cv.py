@@ -138,3 +138,23 @@ def test_cv_of_a_speaker_normalised_recipe_reports_cold_30s_all_and_neutral(thre
     cold = result["summary"]["corpus"]["adapted"]["cold"]["uar"]
     assert cold["n"] == 1 and 0.0 <= cold["mean"] <= 1.0
     assert "  cold" in format_table(result) and "  30s" in format_table(result)
+
+
+def test_cv_enrol_per_class_adds_enrolled_figures_to_each_fold_and_the_summary(three_corpora, tmp_path):
+    import json
+
+    from ser_edge.frontend.params import FeatureParams
+    from ser_train.evaluate.cv import plan, run_cv
+    from ser_train.evaluate.cv_report import fold_line
+
+    base = _config(three_corpora, tmp_path / "cache", params=FeatureParams(normalisation="speaker_cmvn"))
+    fold = [f for f in plan(base, ["corpus"]) if f.name == "corpus-turev"]
+    result = run_cv(base, fold, tmp_path / "cv", echo=lambda line: None, enrol_per_class=1)
+    enrolled = result["folds"][0]["enrolled"]
+    # one clip of each class per speaker: it is never enrolled (a class keeps a clip to score), so all 16 are scored
+    assert enrolled["k"] == 1 and enrolled["speakers"] == 4 and enrolled["n"] == 16
+    assert enrolled["uar"] == enrolled["base_uar"]
+    saved = json.loads((tmp_path / "cv" / "corpus-turev" / "fold.json").read_text())
+    assert saved["enrolled"] == enrolled  # a rerun with the same K reads it back
+    assert result["enrolled"]["corpus"]["k"] == 1 and result["enrolled"]["corpus"]["n"] == 1
+    assert "enrolled K=1" in fold_line(result["folds"][0])
