@@ -46,6 +46,9 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
     if run.config.model.head not in ("windows", "fusion"):
         raise ConfigError(f"{run_dir}: its clips are decided by an utterance head ({run.config.model.head}), which the "
                           "device does not run; convert a run with --head windows or --head fusion")
+    if run.config.model.channels != "mfcc":
+        raise ConfigError(f"{run_dir}: its windows carry {run.config.model.channels} channels beside the MFCC, and the "
+                          "device does not feed prosodic channels yet; convert a run with --channels mfcc")
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

@@ -1,8 +1,11 @@
-"""`--channels prosody`: three prosodic channels beside the MFCC in every window, on real clips."""
+"""`--channels prosody`: three prosodic channels beside the MFCC in every window, on real clips;
+a tiny run trains on them, and neither `ser-convert` nor `ser-train eval` takes it."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +20,15 @@ from ser_train.data.labels import get_label_set
 from ser_train.features.cache import FeatureCache, extract
 from ser_train.features.windows import build_windows, prosody_channels, speaker_f0_means
 
+TRAIN = "import sys; from ser_train.cli import main; sys.argv = ['ser-train', *sys.argv[1:]]; main()"
+CONVERT = "import sys; from ser_convert.cli import main; sys.argv = ['ser-convert', *sys.argv[1:]]; main()"
 PARAMS = FeatureParams(prosody=True)
 
 pytestmark = pytest.mark.data
+
+
+def _cli(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +84,21 @@ def test_prosody_channels_need_the_prosody_rows_and_the_network():
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     assert "channels" not in ModelConfig().to_dict()  # recipes from before the option keep their dict
 
+
+@pytest.mark.slow
+def test_a_run_with_prosodic_channels_trains_and_is_refused_by_the_converter(tiny_data, tmp_path):
+    (tmp_path / "prosody.json").write_text('{"prosody": true}')
+    run = tmp_path / "run"
+    proc = _cli(TRAIN, "fit", str(tiny_data), "-o", str(run), "--channels", "prosody", "--params",
+                str(tmp_path / "prosody.json"), "--test-speakers", "04", "--validation-speakers", "03", "--no-augment",
+                "--epochs", "1", "--width", "8", "--depth", "1", "--cache", str(tmp_path / "cache"))
+    assert proc.returncode == 0, proc.stderr
+    from ser_train.fit.run import load_run
+
+    loaded = load_run(run)
+    assert loaded.config.model.channels == "prosody" and loaded.load_model().input_shape == (None, PARAMS.window_frames, 33)
+    proc = _cli(CONVERT, str(run), "-o", str(tmp_path / "bundle"))
+    assert proc.returncode == 78 and "Traceback" not in proc.stderr
+    assert "the device does not feed prosodic channels yet" in proc.stderr and not (tmp_path / "bundle").exists()
+    proc = _cli(TRAIN, "eval", str(run), str(tiny_data), "--cache", str(tmp_path / "cache"))
+    assert proc.returncode != 0 and "does not feed yet" in proc.stderr and "Traceback" not in proc.stderr
