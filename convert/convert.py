@@ -67,6 +67,9 @@ def convertible(run: Run) -> Run:
     if run.config.model.head not in ("windows", "fusion"):
         raise ConfigError(f"{run.path}: its clips are decided by an utterance head ({run.config.model.head}), which the "
                           "device does not run; convert a run with --head windows or --head fusion")
+    if run.config.model.channels != "mfcc":
+        raise ConfigError(f"{run.path}: its windows carry {run.config.model.channels} channels beside the MFCC, and the "
+                          "device does not feed prosodic channels yet; convert a run with --channels mfcc")
     return run
 
 

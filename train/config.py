@@ -27,6 +27,8 @@ MODEL_KINDS = ("conv1d", "functionals")
 #: how a clip is decided: the mean of its windows' scores, or an utterance head (`ser_train.fit.utterance`)
 HEADS = ("windows", "utterance", "utterance+stats", "fusion")
 MONITORS = ("val_uar", "val_loss")
+#: what a window holds per 10 ms frame: the normalised MFCC, or with three prosodic channels (`ser_train.features.windows`)
+CHANNELS = ("mfcc", "prosody")
 #: how training ends: best = early stopping on the validation speakers, their best epoch's weights
 #: restored; fixed = exactly ``epochs`` epochs at a constant rate, the last weights kept; average =
 #: as fixed, the weights averaged over the second half of the epochs (stochastic weight averaging)
@@ -56,12 +58,16 @@ class ModelConfig(Checked):
     dropout: float = opt(0.3, "Dropout before the dense layer.", low=0.0, high=0.99)
     l2: float = opt(1e-4, "L2 weight decay of conv and dense kernels.", low=0.0, high=1.0, flag="")
     pooling: str = opt("mean", "Pooling over time before the dense layer.", "choice", choices=POOLINGS)
+    channels: str = opt("mfcc", "What a window holds per frame: mfcc (the normalised MFCC), or prosody (and log F0 "
+                        "minus the speaker's mean, voicing, log energy minus the clip's speech mean; needs prosody "
+                        "in the feature parameters; training only: the device does not feed them yet).", "choice",
+                        choices=CHANNELS)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field; ``kind`` and ``head`` only when not at their first values (conv1d, windows),
-        so configs from before they existed keep their dict."""
+        """Every field; ``kind``, ``head`` and ``channels`` only when not at their first values (conv1d,
+        windows, mfcc), so configs from before they existed keep their dict."""
         data = dataclasses.asdict(self)
-        for name, first in (("kind", "conv1d"), ("head", "windows")):
+        for name, first in (("kind", "conv1d"), ("head", "windows"), ("channels", "mfcc")):
             if data[name] == first:
                 del data[name]
         if self.head != "fusion":
@@ -121,6 +127,9 @@ class TrainConfig(Checked):
             if isinstance(getattr(self, name), list):  # JSON gives lists; tuples compare and hash
                 object.__setattr__(self, name, tuple(getattr(self, name)))
         super().__post_init__()
+        if self.model.channels == "prosody" and (self.model.kind != "conv1d" or not self.params.prosody):
+            raise ConfigError("training setting channels=prosody needs the conv1d model and prosody in the feature "
+                              'parameters (--params with "prosody": true)')
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -67,6 +67,9 @@ def _adaptive_model(model_path: Path, is_bundle: bool):
     from ser_train.fit.run import load_run
 
     run = load_run(model_path)
+    if run.config.model.channels != "mfcc":
+        raise ConfigError(f"{model_path}: its windows carry {run.config.model.channels} channels, which ser-train eval "
+                          "does not feed yet; its test figures are in its metrics.json")
     if run.prior is None:
         return None
     model = run.load_model()

@@ -57,7 +57,8 @@ def condition_windows(config, data, names=tuple(CONDITIONS)) -> dict:
         local, _fallback = held_out_norms(test, voiced, config.params, data.prior, budget, seed=config.seed,
                                           learn_from=is_neutral if neutral_only else None)
         norms = {(at[k], variant): norm for (k, variant), norm in local.items()}
-        windows = build_windows(test, features, data.label_set, config.params, numbers=at, norms=norms)
+        windows = build_windows(test, features, data.label_set, config.params, numbers=at, norms=norms,
+                                channels=config.model.channels)
         if len(windows):
             out[name] = windows
     return out

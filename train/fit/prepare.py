@@ -99,7 +99,7 @@ def _windows(config: TrainConfig, clips: list[Clip], split: SpeakerSplit, label_
 
     def part(name: str, which: list[str]) -> WindowSet:
         return build_windows(parts[name], features, label_set, config.params, variants=which, numbers=at[name],
-                             norms=norms[name])
+                             norms=norms[name], channels=config.model.channels)
 
     windows = {"train_clean": part("train", ["clean"]), "validation": part("validation", ["clean"]),
                "test": part("test", ["clean"])}

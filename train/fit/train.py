@@ -35,7 +35,7 @@ def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
     keras.utils.set_random_seed(config.seed)
     tr, va = data.windows["train"], data.windows["validation"]
     n_classes = len(data.label_set.labels)
-    model = build_model(config.params.window_frames, config.params.n_mfcc, n_classes, config.model)
+    model = build_model(config.params.window_frames, tr.x.shape[-1], n_classes, config.model)  # n_mfcc (+ 3 prosodic)
     # one-hot targets throughout: mixup makes them soft
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing), metrics=["accuracy"])
