@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+GRID = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5)
 METRICS = ("uar", "uar4", "arousal_bacc", "macro_f1")
 
 
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     print(f"{len(folds)} fold runs; network weight w; mean ± sd over them")
     print("w      " + "  ".join(f"{m:>15}" for m in METRICS))
     for w in GRID:
-        print(f"{w:<6} " + "  ".join(f"{np.mean(v):.3f} ± {np.std(v):.3f}" for v in table[w].values()))
+        print(f"{w:<6} " + "  ".join(f"{np.mean(v):.4f} ± {np.std(v):.3f}" for v in table[w].values()))
     if args.json:
         summary = {str(w): {m: {"mean": float(np.mean(v)), "sd": float(np.std(v)), "n": len(v)} for m, v in t.items()}
                    for w, t in table.items()}
