@@ -60,7 +60,21 @@ def _model_section(bundle: Bundle) -> list[str]:
         f"({p.n_mels} mel bands, {p.fmin_hz:g}-{p.mel_fmax_hz:g} Hz, {p.frame_ms:g} ms frames every {p.hop_ms:g} ms) "
         f"at {p.sample_rate} Hz, {norm}; tensor {m['input']['dtype']} {m['input']['shape']}.",
         f"- A compact Conv1D, full-int8 TFLite: {m['model']['size_bytes'] / 1000:.1f} KB, ops {', '.join(m['model'].get('ops', []))}.",
+        *_head_lines(bundle),
         f"- Feature parameter hash {m['feature_params_hash']}; model sha256 {bundle.sha256}.", ""]
+
+
+def _head_lines(bundle: Bundle) -> list[str]:
+    """What decides: the windows alone, or utterances through the bundle's fusion head."""
+    head = bundle.utterance
+    if head is None:
+        return ["- Decisions: the smoothed scores of the windows (no utterance head)."]
+    prosody = " and prosody (log F0, voicing, energy, spectral shape)" if bundle.params.prosody else ""
+    return [f"- Decisions over utterances (the listener's default; `classify` of a file): each stretch of speech "
+            f"(its last {head.max_s:g} s at most, again every {head.every_s:g} s while it lasts) is decided from its "
+            f"windows' mean log-scores, weighted {head.network_weight:g}, plus a logistic regression on {head.dims} "
+            f"statistics of its MFCC{prosody} normalised by the speaker's own (`--head fusion`, "
+            "ser_edge.model.utterance); window decisions remain available (`scope`)."]
 
 
 def _training_section(bundle: Bundle) -> list[str]:
@@ -85,9 +99,9 @@ def _limitations() -> list[str]:
         "- Acted emotion, mostly read sentences or single words, studio recordings: spontaneous speech is "
         "subtler and mixed, and the cross-corpus figures above are the honest guide to a new room, microphone "
         "or language. They are far below the figures on speakers of the training corpora.",
-        "- 34 speakers in three languages (English, Italian, Turkish); TESS's two speakers prove nothing about "
-        "unseen voices. Expect lower accuracy on other languages, children, older adults, accents, far-field "
-        "or noisy microphones.",
+        "- Few speakers in few languages (the training data above: at most 43 speakers in English, Italian, Turkish "
+        "and Polish); TESS's two speakers prove nothing about unseen voices. Expect lower accuracy on other "
+        "languages, children, older adults, accents, far-field or noisy microphones.",
         "- A speaker-normalised model starts from a population prior and gets better as it learns its speaker "
         "(cold against adapted above); statistics learnt from a speaker who is nearly always in one mood remove "
         "part of that mood.",

@@ -53,13 +53,22 @@ def cv_section(cv: dict, source: Optional[Path] = None, card_dir: Optional[Path]
     for kind, s in cv["summary"].items():
         if (s.get("confusion") or {}).get("labels"):
             lines += ["", f"Test clips of every {KINDS.get(kind, kind)} fold, pooled (rows: true label):", "",
-                      *confusion_table(s["confusion"])]
+                      *confusion_table(s["confusion"]), "", "Pooled recall per class: " + pooled_recall(s["confusion"])]
             image = _confusion_image(source, kind) if source else None
             if image is not None:
                 shown = os.path.relpath(image, card_dir) if card_dir else str(image)
                 lines += ["", f"![pooled confusion, {KINDS.get(kind, kind)}]({shown})"]
     return lines + ["", f"Measured on {cv.get('machine', '?')}, {cv.get('date', '')}, "
                         f"{cv.get('wall_seconds', 0) / 60:.0f} min wall for the run.", ""]
+
+
+def pooled_recall(confusion: dict) -> str:
+    """"neutral 40.1 %, happy ..." from a pooled confusion {labels, matrix} (rows: true label)."""
+    out = []
+    for label, row in zip(confusion["labels"], confusion["matrix"]):
+        total = sum(row)
+        out.append(f"{label} {pct(row[confusion['labels'].index(label)] / total) if total else 'no clips'}")
+    return ", ".join(out) + "."
 
 
 def _confusion_image(source: Path, kind: str) -> Optional[Path]:
@@ -82,11 +91,21 @@ def parity_section(metrics: dict) -> list[str]:
         r = metrics.get(name)
         if r:
             lines.append(f"| {name} | {pct(r['uar'])} | {pct(r['accuracy'])} | {pct(r['macro_f1'])} | {r['n']} |")
+    utterance = metrics.get("utterance")
     if metrics.get("int8"):
         lines += ["", f"int8 and float agree on the top class for {pct(metrics.get('top1_agreement'))} of "
-                  f"{metrics.get('windows')} windows; int8 UAR is {100 * metrics.get('uar_drop', 0):.1f} points lower.", "",
-                  "Confusion matrix of the int8 model (rows: true label):", "", *confusion_table(metrics["int8"]["confusion"]),
-                  "", _gate_line(metrics["int8"])]
+                  f"{metrics.get('windows')} windows; int8 UAR is {100 * metrics.get('uar_drop', 0):.1f} points lower."]
+    if utterance:
+        lines += ["", "What the device decides of each clip, through the utterance head (the rows above are the "
+                  "mean of its windows):", "", "| decision | UAR | accuracy | macro-F1 | clips |", "|---|---|---|---|---|"]
+        lines += [f"| utterance, {name} windows | {pct(r['uar'])} | {pct(r['accuracy'])} | {pct(r['macro_f1'])} | {r['n']} |"
+                  for name, r in (("float", utterance["float"]), ("int8", utterance["int8"]))]
+        lines += ["", f"They agree on {pct(utterance['top1_agreement'])} of {utterance['clips']} clips. Recall per class "
+                  "(int8): " + ", ".join(f"{k} {pct(v)}" for k, v in utterance["int8"]["per_class_recall"].items()) + "."]
+    judged = utterance["int8"] if utterance else metrics.get("int8")
+    if judged:
+        lines += ["", "Confusion matrix of the int8 " + ("utterance decisions" if utterance else "model")
+                  + " (rows: true label):", "", *confusion_table(judged["confusion"]), "", _gate_line(judged)]
     return lines + [""]
 
 
