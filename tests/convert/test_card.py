@@ -79,3 +79,11 @@ def test_ser_convert_card_writes_the_card_and_run_dirs_still_go_to_the_conversio
     assert result.exit_code == 0 and "| model file | <= 100 KB | 9 KB | met |  |" in (tmp_path / "C.md").read_text()
     result = CliRunner().invoke(main, [str(tmp_path / "no-run"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2 and "RUN_DIR" in result.output and "does not exist" in result.output
+
+
+def test_the_card_of_a_bundle_with_an_utterance_head_says_what_decides(tiny_fusion_bundle):
+    from ser_convert.card import render_card
+
+    card = render_card(tiny_fusion_bundle)
+    assert "Decisions over utterances" in card and "weighted 0.25" in card
+    assert "| utterance, int8 windows |" in card and "Confusion matrix of the int8 utterance decisions" in card
