@@ -13,7 +13,8 @@ utterance head raises utterance events) per speaker. Emotion events of a non-neu
 counted per minute of neutral clip audio (gaps not counted), first with the thresholds at their
 defaults, then after `ser-train tune --write` on the fold's own validation speakers
 (`ser_train.evaluate.tune_bundle`: speakers of the training corpora only, so the thresholds never
-heard the held-out corpus). About a minute or two a fold on 2 cores.
+heard the held-out corpus). About a minute a fold on 2 cores. Run from the folder the recipe's
+relative paths start at (its feature cache, and the corpora unless --data says where).
 """
 
 from __future__ import annotations
