@@ -34,7 +34,7 @@ from typing import Optional, Sequence
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 KEYS = ("figure", "target", "measured", "met", "baseline")
-Figure = Optional[tuple]  # (mean, sd, folds, cv runs) or None
+Figure = Optional[tuple]  # (mean, sd, folds, (folds of each cv run, ...)) or None
 
 
 def folds_of(paths: Sequence[Path]) -> dict[str, list[dict]]:
@@ -51,11 +51,12 @@ def folds_of(paths: Sequence[Path]) -> dict[str, list[dict]]:
     return out
 
 
-def _mean(values: Sequence[Optional[float]], runs: int = 1) -> Figure:
+def _mean(values: Sequence[Optional[float]], runs: Sequence[int] = ()) -> Figure:
+    """(mean, sd, n, ``runs``) of the values given (None left out); ``runs``: how many folds each cv run gave."""
     values = [v for v in values if v is not None]
     if not values:
         return None
-    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0), len(values), runs
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0), len(values), tuple(runs)
 
 
 def pooled_recall(folds: Sequence[dict]) -> Optional[dict[str, float]]:
@@ -83,7 +84,8 @@ def cv_figures(folds: dict[str, list[dict]], condition: str = "all") -> dict:
 
     def figure(kind: str, key: str) -> Figure:
         mine = folds.get(kind, [])
-        return _mean([metrics(f).get(key) for f in mine], len({f.get("_run", 0) for f in mine}))
+        runs = [f.get("_run", 0) for f in mine]
+        return _mean([metrics(f).get(key) for f in mine], [runs.count(r) for r in sorted(set(runs))])
 
     return {"loco_uar7": figure("corpus", "uar"), "loco_uar4": figure("corpus", "uar4"),
             "loco_arousal": figure("corpus", "arousal_bacc"), "speaker_uar7": figure("speaker", "uar"),
@@ -103,8 +105,13 @@ def bench(bundle: Path) -> Optional[dict]:
 def _fmt(x: Figure, scale: float = 100.0, digits: int = 1) -> str:
     if x is None:
         return "not measured"
-    mean, sd, n, runs = (*x, 1)[:4]
-    folds = f"{n} folds" if runs <= 1 else (f"{n} folds: {n // runs} x {runs} seeds" if n % runs == 0 else f"{n} folds of {runs} cv runs")
+    mean, sd, n, runs = (*x, ())[:4]
+    if len(runs) <= 1:
+        folds = f"{n} folds"
+    elif len(set(runs)) == 1:
+        folds = f"{n} folds: {runs[0]} x {len(runs)} seeds"
+    else:
+        folds = f"{n} folds of {len(runs)} cv runs: {' + '.join(map(str, runs))}"
     return f"{scale * mean:.{digits}f} ± {scale * sd:.{digits}f} ({folds})"
 
 
@@ -154,7 +161,8 @@ def _recalls(recall: dict[str, float]) -> str:
 def events_row(results: Sequence[dict]) -> tuple:
     """benchmarks/loco_events.py JSONs -> the events row (mean over every fold given)."""
     folds = [f for r in results for f in r["folds"]]
-    tuned, default = (_mean([f[k]["per_min"] for f in folds], len(results)) for k in ("tuned", "default"))
+    runs = [len(r["folds"]) for r in results]
+    tuned, default = (_mean([f[k]["per_min"] for f in folds], runs) for k in ("tuned", "default"))
     worst = max(folds, key=lambda f: f["tuned"]["per_min"])
     measured = (f"{_fmt(tuned, 1.0, 2)}, worst {worst['fold']} {worst['tuned']['per_min']:.2f}; "
                 f"thresholds at 0.5: {_fmt(default, 1.0, 2)}")

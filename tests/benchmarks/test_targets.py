@@ -48,8 +48,9 @@ def test_cv_figures_follow_the_target_definitions(tmp_path: Path) -> None:
     folds = targets.folds_of([tmp_path / "a.json", tmp_path / "b.json", folder])
     figures = targets.cv_figures(folds)
     assert figures["loco_uar7"][0] == pytest.approx(0.25)  # every corpus fold, TurEV-DB too
-    assert figures["loco_uar7"][2:] == (4, 2)  # 4 folds over 2 cv runs (seeds)
+    assert figures["loco_uar7"][2:] == (4, (2, 2))  # 4 folds, 2 of each of 2 cv runs (seeds)
     assert "4 folds: 2 x 2 seeds" in targets._fmt(figures["loco_uar7"])
+    assert "3 folds of 2 cv runs: 2 + 1" in targets._fmt(targets._mean([0.1, 0.2, 0.3], [2, 1]))  # one unfinished
     assert figures["loco_uar4"][0] == pytest.approx(0.35) and figures["loco_arousal"][0] == pytest.approx(0.55)
     assert figures["speaker_uar7"][0] == pytest.approx(0.6)
     # pooled confusions, not the mean of the folds' recalls: neutral 2 + 30 + 30 right of 80
@@ -64,7 +65,7 @@ def test_cv_figures_follow_the_target_definitions(tmp_path: Path) -> None:
 
 def test_rows_need_the_goal_and_the_baseline() -> None:
     def fig(x: float):
-        return (x, 0.0, 5, 1)
+        return (x, 0.0, 5, (5,))
 
     shipped = {"loco_uar7": fig(0.50), "loco_uar4": fig(0.7), "loco_arousal": fig(0.85), "speaker_uar7": None,
                "pooled_recall": {"neutral": 0.1, "happy": 0.5, "sad": 0.5, "angry": 0.5}}
