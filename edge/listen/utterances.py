@@ -112,10 +112,12 @@ class UtteranceDecider:
 
     def decide(self, buffer: FrameBuffer, end: int, *, final: bool) -> Optional[Decision]:
         """The open utterance's decision over hops [max(start, end - max_hops), end), or None when
-        it has no classified window or less than ``min_speech_s`` of speech. ``final``: the
-        utterance has ended (its vector is learnt; the decider closes)."""
+        it has no classified window or less than ``min_speech_s`` of speech, or when it is final
+        and a rolling decision already ended at ``end`` (the same span: one event, not two).
+        ``final``: the utterance has ended (its vector is learnt; the decider closes)."""
         if self.start is None:
             return None
+        repeat = final and end == self.last and end > self.start  # a rolling decision ended here already
         first = max(self.start, end - self.max_hops, buffer.base)
         self.last = end
         windows = [s for hop, s in self._windows if first <= hop < end]
@@ -127,7 +129,7 @@ class UtteranceDecider:
             prosody = buffer.rows(PROSODY, first, end) if self.params.prosody else None
             vector = segment_vector(buffer.frames(first, end), flags, prosody, self.params)
             scores = self.head.scores(np.stack(windows), self.stats.zscore(vector))
-            decision = Decision(first, end, scores, len(windows), final, vector)
+            decision = None if repeat else Decision(first, end, scores, len(windows), final, vector)
             if final and self.learn:
                 self.stats.update(vector)
         if not final:

@@ -42,8 +42,9 @@ from ser_edge.model.classifier import Classifier
 GAP_S = 2.0  # between clips: longer than the gate's hangover, so each clip is its own utterance
 NOISE_S = 120.0
 NOISE_KINDS = (("white", -40.0), ("white", -20.0), ("pink", -40.0), ("pink", -20.0), ("brown", -40.0), ("brown", -20.0))
-#: thresholds tried, lowest first, from the default (0.5): tuning only makes a label harder to raise
-GRID = tuple(round(x, 2) for x in np.arange(SmoothingSettings().threshold, 0.96, 0.05))
+#: thresholds tried, lowest first, from the default (0.5): tuning only makes a label harder to raise; the
+#: fine steps at the top are for utterance decisions, whose fused scores are often near 1
+GRID = tuple(round(x, 2) for x in np.arange(SmoothingSettings().threshold, 0.96, 0.05)) + (0.97, 0.98, 0.99)
 #: smoothing candidates (average_windows, min_duration_s); hold_s stays the default
 SMOOTHING = ((3, 1.0), (4, 1.0), (5, 1.5), (6, 2.0))
 

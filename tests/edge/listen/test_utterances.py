@@ -134,3 +134,24 @@ def test_scopes_a_bundle_allows(tiny_bundle, tiny_fusion_bundle):
         decision_scopes("sentence", fusion)
     with pytest.raises(ConfigError, match="utterance head"):
         Recognizer(tiny_bundle).classify_array(np.zeros(16000, np.float32), 16000, scope="utterance")
+
+
+def test_an_utterance_ending_where_a_rolling_decision_ended_is_one_event(tiny_fusion_bundle, data_dir):
+    """A rolling decision made at the very hop the gate then closes at covers the same span as the
+    final one: the final is not emitted again, but its statistics are still learnt."""
+    from ser_edge.frontend.prosody import ProsodyExtractor
+    from ser_edge.listen.frames import FrameBuffer
+    from ser_edge.listen.utterances import PROSODY, UtteranceDecider
+
+    bundle = load_bundle(tiny_fusion_bundle)
+    params = bundle.params
+    buffer = FrameBuffer(params, tracks={PROSODY: ProsodyExtractor(params).stream()})
+    buffer.push(load_audio(data_dir / "ravdess" / "Actor_05" / CLIPS[0]))
+    end = buffer.ready
+    decider = UtteranceDecider(bundle.utterance, params)
+    decider.begin(0)
+    decider.add(end - 1, np.full(len(bundle.labels), 1 / len(bundle.labels), np.float32))
+    rolling = decider.decide(buffer, end, final=False)
+    assert rolling is not None and not rolling.final
+    assert decider.decide(buffer, end, final=True) is None and not decider.open
+    assert decider.stats.segments == 1
