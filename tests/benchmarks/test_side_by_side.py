@@ -53,11 +53,11 @@ def _classify(files: list, bundle: Path, *flags: str) -> list[dict]:
 
 def test_held_out_clips_come_from_every_corpus_the_manifest_names(data_dir: Path) -> None:
     test = _held_out(data_dir, bundle_path("default"), 2)
-    assert {s for _, _, s in test} == {"emovo:f3", "emovo:m3", "ravdess:15", "ravdess:16", "turev:1984"}
+    assert {s for _, _, s in test} == {"emovo:f3", "emovo:m3", "ravdess:15", "ravdess:16", "turev:1984", "nemo:KS0"}
     assert [s for _, _, s in test] == sorted(s for _, _, s in test)  # grouped by speaker
     assert all(len([t for t in test if t[2] == s]) == 2 for _, _, s in test)
     whole = _held_out(data_dir, bundle_path("default"), 0)
-    assert len(whole) == 644  # the manifest's held-out clips (metrics.float.n)
+    assert len(whole) == load_bundle(bundle_path("default")).manifest["metrics"]["float"]["n"] == 824  # held-out clips
     ravdess_15 = [p for p, _, s in whole if s == "ravdess:15"]
     assert ravdess_15 != sorted(ravdess_15)  # shuffled: not all of one emotion first
     assert ravdess_15 == [p for p, _, s in _held_out(data_dir, bundle_path("default"), 0) if s == "ravdess:15"]

@@ -128,20 +128,25 @@ def test_bench_json_has_every_figure(data_dir: Path):
     assert "prosody (F0, voicing, energy, spectrum)" in format_report(report)  # --prosody: timed, as it would cost
 
 
+OLD_BUNDLE = Path(__file__).resolve().parents[1] / "old_bundles" / "window-cmvn-v1"
+
+
 @pytest.mark.data
 def test_prosody_is_timed_per_window_when_asked(data_dir: Path):
     from ser_edge.audio.read import load_audio
     from ser_edge.bench.run import window_timings
     from ser_edge.model.load import load_classifier
 
-    classifier = load_classifier(default_bundle_path())
-    clips = [load_audio(p, 16000) for p in pick_clips(data_dir, classifier.bundle, 2)]
+    classifier = load_classifier(OLD_BUNDLE)  # a bundle without prosody
+    clips = [load_audio(p, 16000) for p in pick_clips(data_dir, load_classifier(default_bundle_path()).bundle, 2)]
     plain = window_timings(clips, classifier)
-    assert "prosody" not in plain  # the shipped bundles do not use prosody: not timed unless asked
+    assert "prosody" not in plain  # not timed unless asked
     timed = window_timings(clips, classifier, prosody=True)
     assert timed["prosody"]["n"] == timed["total"]["n"] > 0 and timed["prosody"]["p50"] > 0
     assert timed["prosody"]["model_uses_it"] is False
     assert timed["total"]["p50"] >= timed["prosody"]["p50"]
+    own = window_timings(clips, load_classifier(default_bundle_path()))  # the default's front end has prosody
+    assert own["prosody"]["model_uses_it"] is True and own["prosody"]["n"] == own["total"]["n"] > 0
 
 
 def test_adaptation_cost_of_a_speaker_model(data_dir: Path, tmp_path: Path):

@@ -99,7 +99,8 @@ def test_classify_prints_arousal_and_valence_in_text_and_json(data_dir: Path, re
     assert (line["arousal"], line["valence"]) == (expected.arousal, expected.valence)
     text = CliRunner().invoke(main, ["classify", str(path)])
     assert text.exit_code == 0, text.output
-    fields = text.output.strip().splitlines()[-1].split("\t")
+    file_line = next(line for line in text.output.splitlines() if "\tarousal " in line)  # then its utterances
+    fields = file_line.split("\t")
     assert fields[-1] == f"arousal {expected.arousal:+.2f} valence {expected.valence:+.2f}"
 
 
