@@ -19,7 +19,7 @@ the string "microphone"), any iterable of blocks (with ``sample_rate``), or a re
 `ser_edge.sources.Source`. Arrays and blocks, in both calls: int16 (scaled by 1/32768) or
 float32/float64 in [-1, 1], shape (n,) or (n, 1), every sample finite; anything else is an
 AudioError naming the dtype or shape (`ser_edge.audio.samples`). ``sample_rate``: a whole
-number of Hz from 4000 to 768000. ``model`` is a shipped bundle's name ("default", "4class"), a bundle
+number of Hz from 4000 to 768000. ``model`` is a shipped bundle's name ("default"), a bundle
 folder, a loaded `Bundle`, or None for the default model; bundles are loaded once and reused.
 """
 

@@ -42,7 +42,7 @@ def main() -> None:
 def info(bundle: str | None, as_json: bool, list_shipped: bool) -> None:
     """Show a model bundle's manifest (checked: checksum, tensors, parameters).
 
-    BUNDLE is a shipped bundle's name (default, 4class, ...) or a folder; default: the default model.
+    BUNDLE is a shipped bundle's name (default, ...) or a folder; default: the default model.
     """
     from ser_edge.listen.recognizer import Recognizer
 

@@ -10,7 +10,7 @@ import click
 
 from ser_edge.errors import SerEdgeError, one_line
 
-MODEL_HELP = ("Model bundle: a shipped name (default, 4class, ...: see `ser-edge info --list`) or a folder "
+MODEL_HELP = ("Model bundle: a shipped name (default, ...: see `ser-edge info --list`) or a folder "
               "(default: $SER_EDGE_MODEL or the shipped default).")
 
 

@@ -59,7 +59,7 @@ class AudioSettings(Checked):
 class ModelSettings(Checked):
     """[model]: the classifier."""
 
-    path: str = opt("", "model bundle: a shipped name (default, 4class) or a folder ('' = $SER_EDGE_MODEL or "
+    path: str = opt("", "model bundle: a shipped name (default) or a folder ('' = $SER_EDGE_MODEL or "
                         "the shipped default)", "str", flag="--model")
     threads: int = opt(1, "interpreter threads", "int", low=1, high=16, flag="--threads")
 

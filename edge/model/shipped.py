@@ -1,6 +1,6 @@
 """Where the default model bundle is: $SER_EDGE_MODEL, the installed wheel, or the checkout; and
-`resolve_bundle`, which finds a shipped bundle by name ("default", "4class": any ``models/<name>/``
-holding a manifest.json) or takes a folder."""
+`resolve_bundle`, which finds a shipped bundle by name ("default": any ``models/<name>/`` holding
+a manifest.json) or takes a folder, and says why when the name is one of a withdrawn bundle."""
 
 from __future__ import annotations
 
@@ -15,6 +15,15 @@ DEFAULT_NAME = "default"
 ENV_MODEL = "SER_EDGE_MODEL"
 #: what a shipped bundle's name may be: a plain folder name
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: shipped names whose bundle was withdrawn -> why, and what to use instead (a bundle of that name
+#: found under models/ again is taken as any other: this only words the error when there is none)
+WITHDRAWN = {
+    "4class": "the shipped 4-class bundle ser-edge-4class-v2 was withdrawn: it failed the class gate of "
+              "ser-convert (neutral recalled 0.7 % of the time on its held-out speakers; floor 27.6 %), and its "
+              "successor passes the gate but does not beat the reference baseline across corpora (docs/MODEL.md); "
+              "use the shipped default (7 classes), or train one: ser-train fit --labels 4class, then ser-convert, "
+              "which refuses a collapsed model",
+}
 
 
 def default_bundle_path() -> Path:
@@ -52,12 +61,13 @@ def shipped_bundles(roots: Optional[Sequence[Path]] = None) -> dict[str, Path]:
 
 def resolve_bundle(name_or_path: Union[str, "os.PathLike[str]", None],
                    roots: Optional[Sequence[Path]] = None) -> Path:
-    """The bundle folder meant by a shipped name ("default", "4class"), a folder, or None/"" (the default).
+    """The bundle folder meant by a shipped name ("default"), a folder, or None/"" (the default).
 
     A path that exists is always taken as a folder (`load_bundle` then says what is wrong with
     it, if anything); a plain name (no slash) that is not one is looked up among the shipped
     bundles (in ``roots``, default `shipped_roots`); anything else is a BundleError naming it and
-    listing the shipped names.
+    listing the shipped names, or, for the name of a withdrawn bundle (`WITHDRAWN`), saying why
+    and what to use instead.
     """
     if name_or_path is None or not str(name_or_path):
         return default_bundle_path()
@@ -73,6 +83,8 @@ def _resolve(text: str, roots: Optional[Sequence[Path]], where: str) -> Path:
     if plain and text in shipped:
         return shipped[text]
     names = ", ".join(shipped) or "none found"
+    if plain and text in WITHDRAWN:
+        raise BundleError(f"{where}: {WITHDRAWN[text]} (shipped: {names})")
     if plain:
         raise BundleError(f"{where}: no model bundle there and no shipped bundle of that name (shipped: {names})")
     raise BundleError(f"{where}: no model bundle there (expected a folder with model.tflite and manifest.json; "
