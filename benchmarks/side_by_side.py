@@ -2,7 +2,7 @@
 
     python benchmarks/side_by_side.py [--data DIR] [--model BUNDLE] [--runs 3] [--max-clips N] [--json out.json]
 
-Any bundle: `--model default`, `--model 4class`, a bundle folder. Both pipelines classify the
+Any bundle: `--model default` (a shipped name) or a bundle folder. Both pipelines classify the
 same clips: every clip in the model's label set of its held-out speakers (the manifest's
 metrics.held_out_speakers: the validation speakers of the shipped bundles, actors 17-20 of
 the old window-normalised one), from the corpus folders their names give under --data,

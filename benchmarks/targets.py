@@ -5,7 +5,7 @@ baseline beside it where there is one.
         --cv benchmarks/cv/fusion-s0-speaker.json [--cv4 benchmarks/cv/fusion-4c-s1-corpus.json] \
         [--baseline benchmarks/cv/func-prosody-corpus.json --baseline benchmarks/cv/func-prosody-speaker.json] \
         [--baseline4 benchmarks/cv/func-prosody-4c-corpus.json] [--int8 benchmarks/cv/fusion-int8.json] \
-        [--events benchmarks/cv/fusion-events.json] [--bundle models/default --bundle models/4class] [--no-bench] \
+        [--events benchmarks/cv/fusion-events.json] [--bundle models/default [--bundle BUNDLE]] [--no-bench] \
         [--json out.json]
 
 Cross-validated figures come from `ser-train cv` cv.json files (or cv folders, finished folds only)
