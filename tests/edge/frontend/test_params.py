@@ -90,7 +90,9 @@ def test_frame_hash_ignores_window_fields_only():
 
 #: feature-parameter hashes of the shipped bundles and the old bundle, as their manifests record
 #: them: new fields (speaker normalisation, prosody) must leave them as they were
-SHIPPED_HASHES = {"models/default": "810448152d30ee92", "tests/edge/old_bundles/window-cmvn-v1": "945afdec3403dd9c"}
+SHIPPED_HASHES = {"models/default": "cd5b7d0669b30a16", "tests/edge/old_bundles/window-cmvn-v1": "945afdec3403dd9c"}
+#: their frame hashes: the MFCC frames of every bundle so far, and the prosody rows beside them for v3
+FRAME_HASHES = {"models/default": "101ad56ed607432b", "tests/edge/old_bundles/window-cmvn-v1": "1636ace310542008"}
 
 
 @pytest.mark.parametrize("bundle", sorted(SHIPPED_HASHES))
@@ -100,8 +102,8 @@ def test_shipped_bundles_keep_their_parameter_dict_and_hashes(bundle):
     params = FeatureParams.from_dict(manifest["feature_params"])
     assert params.to_dict() == manifest["feature_params"]
     assert params.stable_hash() == manifest["feature_params_hash"] == SHIPPED_HASHES[bundle]
-    assert params.frame_hash() == "1636ace310542008"  # the cached frames of every bundle so far
-    assert not params.prosody
+    assert params.frame_hash() == FRAME_HASHES[bundle]  # what the feature cache keys its entries by
+    assert params.prosody == (bundle == "models/default")  # v3 has the prosody tracks; older bundles not
 
 
 def test_prosody_settings_are_written_only_when_they_matter():
