@@ -261,10 +261,10 @@ class Pipeline:
         if scores[label] < self._smoother.thresholds[label]:
             return []  # the window decisions' thresholds hold for utterances too
         adapted = {} if self.adapter is None else {"adapted_s": round(self.adapter.speech_s, 1)}
-        end_s = self._t(self._offset + (decision.end - 1) * self._hop + self.params.frame_length)
+        # the span of its hops [start, end): it ends where the speech_end that follows it does
         self.last_emotion = self.events.emotion(label=label, confidence=scores[label], scores=scores,
                                                 start_s=self._t(self._offset + decision.start * self._hop),
-                                                end_s=max(end_s, self._t(self._offset + decision.start * self._hop)),
+                                                end_s=self._t(self._offset + decision.end * self._hop),
                                                 scope="utterance", **affect(scores, self._circumplex), **adapted)
         return [self.last_emotion]
 

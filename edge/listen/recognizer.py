@@ -197,7 +197,7 @@ class Recognizer:
         p = self.params
         scores = {k: float(v) for k, v in zip(self.labels, decision.scores)}
         label = max(scores, key=scores.__getitem__)
-        end_s = ((decision.end - 1) * p.hop_length + p.frame_length) / p.sample_rate
+        end_s = decision.end * p.hop_length / p.sample_rate  # its hops [start, end), as the listener's events
         return UtteranceResult(decision.start * p.hop_length / p.sample_rate, end_s, label, scores[label], scores,
                                decision.windows)
 

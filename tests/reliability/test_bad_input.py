@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from ser_edge.audio.read import load_audio, resample
-from ser_edge.events import EmotionEvent, StatusEvent, event_from_json
+from ser_edge.events import EmotionEvent, SpeechStartEvent, StatusEvent, event_from_json
 
 from ..wavgen import wav_bytes
 from .support import RATE, SER_EDGE, SER_TRAIN, child_rss, env, run, without_dac_override
@@ -309,7 +309,8 @@ def test_one_hour_file_streams_with_bounded_memory(data_dir: Path, tmp_path: Pat
     events = [event_from_json(line) for line in out.splitlines()]
     assert code == code_short == 0
     assert [e.audio_s for e in events if isinstance(e, StatusEvent)] == [600.0 * k for k in range(1, 7)]
-    assert sum(isinstance(e, EmotionEvent) for e in events) >= 6  # the clip, heard every ten minutes
+    assert sum(isinstance(e, SpeechStartEvent) for e in events) >= 6  # the clip, heard every ten minutes
+    assert any(isinstance(e, EmotionEvent) for e in events)  # and decided (above the tuned thresholds at least once)
     assert rss < rss_short + 30_000, f"peak RSS {rss} kB for an hour vs {rss_short} kB for {len(clip) / 32000:.1f} s"
 
 
