@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -71,9 +72,14 @@ def info(bundle: str | None, as_json: bool, list_shipped: bool) -> None:
 @click.option("--scope", type=click.Choice(["auto", "window", "utterance"]), default="auto", show_default=True,
               help="What a file's decision rests on: its windows' mean, or its utterances (models with an "
                    "utterance head; auto: utterance where the model has one).")
+@click.option("--enrolment/--no-enrolment", "use_enrolment", default=True, show_default=True,
+              help="Use the user's enrolment (`ser-edge enrol`) stored beside the speaker statistics, when it "
+                   "was made with this model.")
+@click.option("--state", type=click.Path(path_type=Path), help="The speaker statistics file the enrolment is "
+              "beside (default: as `ser-edge enrol`'s).")
 @verbosity_options
 def classify(files: tuple[Path, ...], model: str | None, as_json: bool, shared_stats: bool, scope: str,
-             verbose: int, quiet: bool) -> None:
+             use_enrolment: bool, state: Path | None, verbose: int, quiet: bool) -> None:
     """Classify whole audio files: label and scores per file (and, with an utterance head, per utterance).
 
     A file that cannot be read is reported and skipped; the exit status is 1 if any was.
@@ -83,6 +89,13 @@ def classify(files: tuple[Path, ...], model: str | None, as_json: bool, shared_s
 
     setup_logging(verbose, quiet)
     recognizer = Recognizer(model)
+    if use_enrolment:
+        from ser_edge.service.enrolstore import listener_enrolment
+
+        enrolment, note = listener_enrolment(str(state or ""), recognizer.labels, recognizer.bundle.sha256)
+        if enrolment is not None:
+            recognizer.enrolment = enrolment
+            logging.getLogger("ser_edge.classify").info("enrolment: %s", note)
     decision_scopes(scope, recognizer.bundle)  # a scope the model cannot do fails once, before any file
     shared = recognizer.new_adapter() if shared_stats else None
     failures = []

@@ -211,3 +211,16 @@ def test_a_listener_does_not_use_or_rewrite_an_enrolment_of_another_model(data_d
     assert enrolment is None and "another model (ffffffffffff)" in note and "enrol --list" in note
     assert store.path.read_bytes() == before
     assert store.load_for_listener(recognizer.labels, "f" * 64)[0].clips[0].label == "sad"
+
+
+def test_classify_uses_the_stored_enrolment_unless_told_not_to(data_dir, tmp_path):
+    state = tmp_path / "state" / "adaptation.json"
+    for label in ("neutral", "happy", "sad"):
+        assert enrol(state, label, str(clip(data_dir, label, 1)), str(clip(data_dir, label, 2))).returncode == 0
+    target = str(clip(data_dir, "sad", 3))
+    used = _cli("classify", "--json", "--state", str(state), target)
+    plain = _cli("classify", "--json", "--state", str(state), "--no-enrolment", target)
+    assert used.returncode == plain.returncode == 0, used.stderr + plain.stderr
+    leaned, alone = json.loads(used.stdout)["scores"], json.loads(plain.stdout)["scores"]
+    assert leaned["sad"] > alone["sad"]  # the user's own sad clips pull a third one toward sad
+    assert alone == json.loads(_cli("classify", "--json", "--state", str(tmp_path / "none.json"), target).stdout)["scores"]
