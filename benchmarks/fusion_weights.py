@@ -48,9 +48,12 @@ def fold_parts(fold_dir: Path) -> tuple:
 
 
 def figures(run, ids: np.ndarray, scores: np.ndarray) -> dict:
-    from ser_train.evaluate.cv import _figures
+    """The cv's own figures (`ser_train.evaluate.cv.clip_figures`) of clip scores of ``run``'s clips ``ids``."""
+    from types import SimpleNamespace
 
-    return _figures(ids, scores, run.clips(), run.label_set.labels, run.label_set)
+    from ser_train.evaluate.cv import clip_figures
+
+    return clip_figures(ids, scores, SimpleNamespace(clips=run.clips(), label_set=run.label_set))
 
 
 def main(argv=None) -> int:

@@ -52,23 +52,29 @@ def tiny_data(data_dir: Path, tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def tiny_run(tiny_data: Path, tmp_path_factory) -> Path:
-    """A run folder from `ser_train.fit.train` with a very small model (a few seconds on 2 cores)."""
+def _tiny_fit(tiny_data: Path, out: Path, **settings) -> Path:
+    """`ser_train.fit.train.fit` of a very small model on the tiny data (a few seconds on 2 cores):
+    RAVDESS 01-02 train, 03 validates, 04 tests; ``settings`` are further TrainConfig fields."""
     pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow)")
-    from ser_train.config import ModelConfig, TrainConfig
-    from ser_train.features.augment import AugmentConfig
+    from ser_train.config import TrainConfig
     from ser_train.fit.train import fit
 
-    out = tmp_path_factory.mktemp("tiny_run")
     config = TrainConfig(
         data_dirs=(str(tiny_data),), test_speakers=("ravdess:04",), validation_speakers=("ravdess:03",),
-        epochs=3, patience=2, batch_size=16, workers=1, cache_dir=str(out / "cache"),
-        model=ModelConfig(width=8, depth=2),
-        augment=AugmentConfig.off().replace(copies=1, noise_p=1.0),
-    )
+        epochs=3, patience=2, batch_size=16, workers=1, cache_dir=str(out / "cache"), **settings)
     fit(config, out / "run", progress=False, verbose=0)
     return out / "run"
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_data: Path, tmp_path_factory) -> Path:
+    """A run folder from `ser_train.fit.train` with a very small model, window-normalised, augmented."""
+    pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow)")
+    from ser_train.config import ModelConfig
+    from ser_train.features.augment import AugmentConfig
+
+    return _tiny_fit(tiny_data, tmp_path_factory.mktemp("tiny_run"), model=ModelConfig(width=8, depth=2),
+                     augment=AugmentConfig.off().replace(copies=1, noise_p=1.0))
 
 
 @pytest.fixture(scope="session")
@@ -86,19 +92,12 @@ def tiny_fusion_run(tiny_data: Path, tmp_path_factory) -> Path:
     """As `tiny_run`, speaker-normalised, with prosody and an utterance head (``--head fusion``)."""
     pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow)")
     from ser_edge.frontend.params import FeatureParams
-    from ser_train.config import ModelConfig, TrainConfig
+    from ser_train.config import ModelConfig
     from ser_train.features.augment import AugmentConfig
-    from ser_train.fit.train import fit
 
-    out = tmp_path_factory.mktemp("tiny_fusion_run")
-    config = TrainConfig(
-        data_dirs=(str(tiny_data),), test_speakers=("ravdess:04",), validation_speakers=("ravdess:03",),
-        epochs=3, patience=2, batch_size=16, workers=1, cache_dir=str(out / "cache"), budget_draws=2,
-        params=FeatureParams(prosody=True, normalisation="speaker_cmvn"),
-        model=ModelConfig(width=8, depth=2, head="fusion"), augment=AugmentConfig.off(),
-    )
-    fit(config, out / "run", progress=False, verbose=0)
-    return out / "run"
+    return _tiny_fit(tiny_data, tmp_path_factory.mktemp("tiny_fusion_run"), budget_draws=2,
+                     params=FeatureParams(prosody=True, normalisation="speaker_cmvn"),
+                     model=ModelConfig(width=8, depth=2, head="fusion"), augment=AugmentConfig.off())
 
 
 @pytest.fixture(scope="session")
