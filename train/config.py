@@ -33,6 +33,10 @@ CHANNELS = ("mfcc", "prosody")
 #: restored; fixed = exactly ``epochs`` epochs at a constant rate, the last weights kept; average =
 #: as fixed, the weights averaged over the second half of the epochs (stochastic weight averaging)
 ENDINGS = ("best", "fixed", "average")
+#: what an adversary learns to tell apart from the embedding, through gradient reversal (`ser_train.fit.extras`)
+ADVERSARIES = ("none", "corpus", "speaker")
+#: training fields written to a run's config only when not at these values, so older configs and cv recipes keep their dict
+_QUIET_DEFAULTS = {"ending": "best", "adversary": "none", "adversary_weight": 0.3, "affect_weight": 0.0}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +113,12 @@ class TrainConfig(Checked):
                       "epoch restored), fixed (exactly --epochs epochs, the last weights kept) or average (as "
                       "fixed, the weights averaged over the second half of the epochs).", "choice",
                       choices=ENDINGS)
+    adversary: str = opt("none", "An adversary that learns to tell the corpus (or training speaker) from the "
+                         "embedding while a reversed gradient teaches the network to hide it (training only).",
+                         "choice", choices=ADVERSARIES)
+    adversary_weight: float = opt(0.3, "Scale of the adversary's reversed gradient in the network.", low=0.0, high=10.0)
+    affect_weight: float = opt(0.0, "Weight of an extra loss: each window's (valence, arousal) point regressed from "
+                               "the embedding (0 = off; training only).", low=0.0, high=10.0)
     monitor: str = opt("val_uar", "Early stopping on validation clip-level UAR, or val_loss.", "choice",
                        choices=MONITORS, flag="")
     workers: int = opt(0, "Feature extraction processes; 0 = all cores.", "int", low=0, high=256, flag="")
@@ -127,6 +137,8 @@ class TrainConfig(Checked):
             if isinstance(getattr(self, name), list):  # JSON gives lists; tuples compare and hash
                 object.__setattr__(self, name, tuple(getattr(self, name)))
         super().__post_init__()
+        if self.adversary == "none" and self.adversary_weight != _QUIET_DEFAULTS["adversary_weight"]:
+            raise ConfigError("training setting adversary_weight needs an adversary (--adversary corpus or speaker)")
         if self.model.channels == "prosody" and (self.model.kind != "conv1d" or not self.params.prosody):
             raise ConfigError("training setting channels=prosody needs the conv1d model and prosody in the feature "
                               'parameters (--params with "prosody": true)')
@@ -134,8 +146,9 @@ class TrainConfig(Checked):
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data.update(params=self.params.to_dict(), model=self.model.to_dict(), augment=self.augment.to_dict())
-        if self.ending == "best":  # configs and cv recipes from before the field keep their dict
-            del data["ending"]
+        for name, quiet in _QUIET_DEFAULTS.items():
+            if data[name] == quiet:
+                del data[name]
         data.update(data_dirs=list(self.data_dirs), test_speakers=list(self.test_speakers),
                     validation_speakers=list(self.validation_speakers), exclude_speakers=list(self.exclude_speakers))
         return data

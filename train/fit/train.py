@@ -11,12 +11,14 @@ from typing import Optional
 
 import numpy as np
 
+from ser_edge.errors import ConfigError
 from ser_train.config import TrainConfig
 from ser_train.data.corpora import Clip
 from ser_train.data.labels import LabelSet
 from ser_train.features.augment import spec_augment
 from ser_train.features.windows import WindowSet
 from ser_train.fit.balance import window_weights
+from ser_train.fit.extras import SCORES, Extras
 from ser_train.fit.model import build_model
 from ser_train.fit.prepare import Prepared, prepare
 from ser_train.fit.run import save_run
@@ -36,12 +38,21 @@ def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
     tr, va = data.windows["train"], data.windows["validation"]
     n_classes = len(data.label_set.labels)
     model = build_model(config.params.window_frames, tr.x.shape[-1], n_classes, config.model)  # n_mfcc (+ 3 prosodic)
+    extras = Extras.of(config, data)  # an adversary, affect targets: outputs of training only
+    if extras is not None and config.monitor == "val_loss":
+        raise ConfigError("training setting monitor=val_loss does not go with an adversary or affect targets; use val_uar")
     # one-hot targets throughout: mixup makes them soft
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing), metrics=["accuracy"])
+    class_loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+    trainer = model if extras is None else extras.trainer(model)
+    if extras is None:
+        trainer.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=class_loss, metrics=["accuracy"])
+    else:
+        losses, loss_weights = extras.losses(class_loss)
+        trainer.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses, loss_weights=loss_weights,
+                        metrics={SCORES: ["accuracy"]})
     weights = window_weights(tr, data, n_classes, config.balance)
     mode = "max" if config.monitor == "val_uar" else "min"
-    callbacks = [_ValidationUar(va, data)]  # reported every epoch; with ending "best" it also decides
+    callbacks = [_ValidationUar(va, data, model)]  # reported every epoch; with ending "best" it also decides
     if config.ending == "best":
         callbacks += [
             keras.callbacks.EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience,
@@ -51,21 +62,25 @@ def train_model(config: TrainConfig, data: Prepared, *, verbose: int = 2):
         ]
     elif config.ending == "average":
         callbacks.append(_WeightAverage(first_epoch=config.epochs // 2))
-    batches = _Batches(tr, n_classes, config, weights)
-    history = model.fit(batches, epochs=config.epochs, validation_data=(va.x, np.eye(n_classes, dtype=np.float32)[va.y]),
-                        callbacks=callbacks, verbose=verbose)
-    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    batches = _Batches(tr, n_classes, config, weights, extras.targets(tr, data) if extras else {})
+    validation = None if extras else (va.x, np.eye(n_classes, dtype=np.float32)[va.y])
+    history = trainer.fit(batches, epochs=config.epochs, validation_data=validation, callbacks=callbacks, verbose=verbose)
+    history = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    if "scores_accuracy" in history:  # the trainer's name for the class accuracy (curves.png reads "accuracy")
+        history["accuracy"] = history.pop("scores_accuracy")
+    return model, history
 
 
 class _ValidationUar:
-    """Adds ``val_uar`` (clip-level, validation speakers) to the epoch logs, before early stopping reads them."""
+    """Adds ``val_uar`` (clip-level, validation speakers, ``classifier``'s scores) to the epoch logs,
+    before early stopping reads them."""
 
-    def __new__(cls, windows: WindowSet, data: Prepared):
+    def __new__(cls, windows: WindowSet, data: Prepared, classifier):
         import keras
 
         class ValidationUar(keras.callbacks.Callback):
             def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
-                predict = lambda x: self.model.predict(x, batch_size=256, verbose=0)  # noqa: E731
+                predict = lambda x: classifier.predict(x, batch_size=256, verbose=0)  # noqa: E731
                 result = evaluate_windows(predict, windows, data.clips, data.label_set)
                 if logs is not None and result is not None:
                     logs["val_uar"] = result["uar"]
@@ -101,15 +116,18 @@ class _WeightAverage:
 
 class _Batches:
     """Shuffled training batches: SpecAugment masks, one-hot targets, loss weights, and with
-    ``config.mixup`` > 0 each window blended with another of its batch (a keras PyDataset)."""
+    ``config.mixup`` > 0 each window blended with another of its batch (a keras PyDataset).
+    With ``extra`` targets (`ser_train.fit.extras`, by output name, first axis = windows) targets
+    and weights are dicts by output name, the class scores under "scores"."""
 
     def __new__(cls, *args, **kwargs):
         import keras
 
         class Batches(keras.utils.PyDataset):
-            def __init__(self, windows: WindowSet, n_classes: int, config: TrainConfig, weights: np.ndarray):
+            def __init__(self, windows: WindowSet, n_classes: int, config: TrainConfig, weights: np.ndarray,
+                         extra: dict[str, np.ndarray]):
                 super().__init__()
-                self.windows, self.config, self.weights = windows, config, weights
+                self.windows, self.config, self.weights, self.extra = windows, config, weights, extra
                 self.onehot = np.eye(n_classes, dtype=np.float32)
                 self.rng = np.random.default_rng(config.seed)
                 self.order = self.rng.permutation(len(windows))
@@ -122,7 +140,10 @@ class _Batches:
                 pick = self.order[i * size: (i + 1) * size]
                 x = spec_augment(self.windows.x[pick], rng=self.rng, config=self.config.augment)
                 y, w = self.onehot[self.windows.y[pick]], self.weights[pick]
-                return mix_batch(x, y, w, self.config.mixup, self.rng) if self.config.mixup else (x, y, w)
+                if self.extra:
+                    y = {SCORES: y, **{name: targets[pick] for name, targets in self.extra.items()}}
+                x, y, w = mix_batch(x, y, w, self.config.mixup, self.rng) if self.config.mixup else (x, y, w)
+                return (x, y, {name: w for name in y}) if self.extra else (x, y, w)
 
             def on_epoch_end(self) -> None:
                 self.order = self.rng.permutation(len(self.windows))
@@ -130,9 +151,9 @@ class _Batches:
         return Batches(*args, **kwargs)
 
 
-def mix_batch(x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float, rng: np.random.Generator):
-    """Mixup: each window x (n, frames, coeffs), its one-hot y (n, classes) and weight w (n,)
-    blended with those of a random partner, lam ~ Beta(alpha, alpha) folded to >= 0.5 so the
+def mix_batch(x: np.ndarray, y, w: np.ndarray, alpha: float, rng: np.random.Generator):
+    """Mixup: each window x (n, frames, coeffs), its one-hot y (n, classes; or a dict of such
+    targets by output name) and weight w (n,) blended with those of a random partner, lam ~ Beta(alpha, alpha) folded to >= 0.5 so the
     window keeps most of itself. float32 throughout."""
     lam = rng.beta(alpha, alpha, size=len(x)).astype(np.float32)
     lam = np.maximum(lam, 1 - lam)
@@ -142,7 +163,7 @@ def mix_batch(x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float, rng: np
         share = lam.reshape((-1,) + (1,) * (a.ndim - 1))
         return (share * a + (1 - share) * a[partner]).astype(np.float32)
 
-    return mix(x), mix(y), mix(w)
+    return mix(x), ({k: mix(v) for k, v in y.items()} if isinstance(y, dict) else mix(y)), mix(w)
 
 
 def evaluate_windows(predict, windows: WindowSet, clips: list[Clip], label_set: LabelSet) -> Optional[dict]:
