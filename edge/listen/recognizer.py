@@ -8,7 +8,7 @@ so memory stays flat whatever the file's length.
 
 A bundle with an utterance head (`ser_edge.model.utterance`) also decides each stretch of speech
 as a whole (`ser_edge.listen.utterances`): the result lists them (`UtteranceResult`) and, with
-scope "utterance", the file's decision is their mean weighted by their length (scope "window",
+scope "utterance", the file's decision is their mean weighted by their length, hops counted once (scope "window",
 the mean of the windows, where no utterance was long enough to decide).
 
 A speaker-normalised model learns the speaker's statistics as each file streams, from the
@@ -203,7 +203,13 @@ class Recognizer:
 
 
 def utterance_mean(scores: FileScores) -> np.ndarray:
-    """(classes,) float64: the mean of a file's utterance decisions weighted by their length in hops."""
-    weights = np.array([d.end - d.start for d in scores.utterances], dtype=np.float64)
+    """(classes,) float64: the mean of a file's utterance decisions (oldest first) weighted by the hops
+    each adds to those before it: a long utterance's final decision spans its last ``max_s`` and so
+    overlaps its last rolling one, whose hops count once."""
+    covered, weights = 0, []
+    for d in scores.utterances:
+        weights.append(max(0, d.end - max(d.start, covered)))
+        covered = max(covered, d.end)
+    weights = np.array(weights, dtype=np.float64)
     stacked = np.stack([d.scores for d in scores.utterances]).astype(np.float64)
     return (weights[:, None] * stacked).sum(axis=0) / weights.sum()

@@ -110,3 +110,16 @@ def test_iter_audio_resamples_in_blocks_like_the_one_shot_form(tmp_path):
     stereo = np.stack([0.3 * np.sin(2 * np.pi * 440 * t), 0.2 * np.sin(2 * np.pi * 1000 * t)], axis=1).astype(np.float32)
     path = write_wav(tmp_path / "tone.wav", stereo, 44100)
     np.testing.assert_array_equal(np.concatenate(list(iter_audio(path, RATE, block_s=0.25))), load_audio(path, RATE))
+
+
+def test_a_files_utterance_mean_counts_overlapping_hops_once():
+    from ser_edge.listen.filescore import FileScores
+    from ser_edge.listen.recognizer import utterance_mean
+    from ser_edge.listen.utterances import Decision
+
+    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    # a 15 s utterance (hops 0-1500) decided every 10 s: rolling [0, 1000), final [500, 1500) over its last
+    # 10 s; then a short one [2000, 2100). New hops: 1000, 500, 100.
+    decisions = (Decision(0, 1000, a, 9, False), Decision(500, 1500, b, 9, True), Decision(2000, 2100, b, 1, True))
+    mean = utterance_mean(FileScores(None, 19, 1.0, 2100 * 160, decisions))
+    np.testing.assert_allclose(mean, [1000 / 1600, 600 / 1600])
