@@ -18,7 +18,8 @@ import hashlib
 import json
 import os
 import time
-from multiprocessing import Pool
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
@@ -94,8 +95,13 @@ def cached_features(paths: Sequence[Path], cache_dir: Path, *, workers: int = 2)
     known = _cached_rows(cache_dir)
     todo = [str(p) for p in paths if str(p) not in known]
     started = time.time()
-    with Pool(workers) as pool:
-        computed = dict(zip(todo, pool.map(file_features, todo, chunksize=16))) if todo else {}
+    # spawned, not forked: a fork of a process whose numba/TensorFlow threads are running can crash
+    # in librosa's numba code (seen in the tests), and an executor raises when a worker dies where
+    # multiprocessing.Pool.map waits for it forever
+    computed = {}
+    if todo:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            computed = dict(zip(todo, pool.map(file_features, todo, chunksize=16)))
     features = np.stack([computed[str(p)] if str(p) in computed else known[str(p)] for p in paths])
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, features)
