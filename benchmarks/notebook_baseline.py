@@ -134,7 +134,7 @@ def ensure_model(train: Sequence[tuple[Path, int]], validation: Sequence[tuple[P
     model_path, info_path = cache_dir / f"model-{key}.keras", cache_dir / f"model-{key}.json"
     if model_path.is_file() and info_path.is_file():
         return json.loads(info_path.read_text())
-    x = cached_features(paths, cache_dir)  # first: its worker processes fork without TensorFlow loaded
+    x = cached_features(paths, cache_dir)  # before keras: nothing of TensorFlow in the parent while the workers run
     import keras
 
     mean, scale = x[: len(train)].mean(axis=0), x[: len(train)].std(axis=0) + 1e-12  # StandardScaler
