@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import time
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Sequence
