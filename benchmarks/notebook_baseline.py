@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import time
-from multiprocessing import Pool
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
@@ -94,8 +95,13 @@ def cached_features(paths: Sequence[Path], cache_dir: Path, *, workers: int = 2)
     known = _cached_rows(cache_dir)
     todo = [str(p) for p in paths if str(p) not in known]
     started = time.time()
-    with Pool(workers) as pool:
-        computed = dict(zip(todo, pool.map(file_features, todo, chunksize=16))) if todo else {}
+    # spawned, not forked: a fork of a process whose numba/TensorFlow threads are running can crash
+    # in librosa's numba code (seen in the tests), and an executor raises when a worker dies where
+    # multiprocessing.Pool.map waits for it forever
+    computed = {}
+    if todo:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            computed = dict(zip(todo, pool.map(file_features, todo, chunksize=16)))
     features = np.stack([computed[str(p)] if str(p) in computed else known[str(p)] for p in paths])
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, features)
@@ -128,7 +134,7 @@ def ensure_model(train: Sequence[tuple[Path, int]], validation: Sequence[tuple[P
     model_path, info_path = cache_dir / f"model-{key}.keras", cache_dir / f"model-{key}.json"
     if model_path.is_file() and info_path.is_file():
         return json.loads(info_path.read_text())
-    x = cached_features(paths, cache_dir)  # first: its worker processes fork without TensorFlow loaded
+    x = cached_features(paths, cache_dir)  # before keras: nothing of TensorFlow in the parent while the workers run
     import keras
 
     mean, scale = x[: len(train)].mean(axis=0), x[: len(train)].std(axis=0) + 1e-12  # StandardScaler
