@@ -40,7 +40,7 @@ $(DEV_VENV)/.installed: pyproject.toml
 system-deps:
 	bash scripts/install-system-deps
 
-# Retrain, convert and tune the shipped bundle, default (see models/MODEL_CARD.md; MAKE_4CLASS=1: scripts/make-models).
+# Retrain, convert and tune the shipped bundles, default and 4class (models/MODEL_CARD.md; scripts/make-models).
 model: $(DEV_VENV)/.installed
 	bash scripts/make-models $(DATA)
 

@@ -17,13 +17,7 @@ ENV_MODEL = "SER_EDGE_MODEL"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 #: shipped names whose bundle was withdrawn -> why, and what to use instead (a bundle of that name
 #: found under models/ again is taken as any other: this only words the error when there is none)
-WITHDRAWN = {
-    "4class": "the shipped 4-class bundle ser-edge-4class-v2 was withdrawn: it failed the class gate of "
-              "ser-convert (neutral recalled 0.7 % of the time on its held-out speakers; floor 27.6 %), and its "
-              "successor passes the gate but does not beat the reference baseline across corpora (docs/MODEL.md); "
-              "use the shipped default (7 classes), or train one: ser-train fit --labels 4class, then ser-convert, "
-              "which refuses a collapsed model",
-}
+WITHDRAWN: dict[str, str] = {}  # none now: "4class" (ser-edge-4class-v2, collapsed) ships again as v3
 
 
 def default_bundle_path() -> Path:
