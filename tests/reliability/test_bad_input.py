@@ -24,6 +24,7 @@ import pytest
 from ser_edge.audio.read import load_audio, resample
 from ser_edge.events import EmotionEvent, SpeechStartEvent, StatusEvent, event_from_json
 
+from ..conftest import data_root
 from ..wavgen import wav_bytes
 from .support import RATE, SER_EDGE, SER_TRAIN, child_rss, env, run, without_dac_override
 
@@ -120,7 +121,8 @@ CASES = [
     Case("unreadable", _unreadable, "cannot read it (permission denied)"),
     Case("missing", lambda path, x: None, "no such file", in_corpus=False),
 ]
-QUIRKS = sorted(p.name for p in (Path(__file__).resolve().parents[3] / "shared" / "data" / "quirks").glob("*"))
+#: the quirk files of the corpora folder ($SER_EDGE_DATA, else ../shared/data beside the checkout)
+QUIRKS = sorted(p.name for p in (data_root() / "quirks").glob("*"))
 
 
 def corpus_names():
