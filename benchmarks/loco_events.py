@@ -98,8 +98,9 @@ def count_events(bundle_dir: Path, streams: dict[str, tuple[np.ndarray, float]])
             "by_label": by_label, "by_speaker": by_speaker, "scopes": sorted(scopes)}
 
 
-def fold_events(fold_dir: Path, data: Optional[Path] = None, seed: int = 0) -> dict:
-    """One fold's row: events per neutral minute of its test speakers, default and tuned thresholds."""
+def fold_events(fold_dir: Path, data: Optional[Path] = None, seed: int = 0, budget: float = 0.5) -> dict:
+    """One fold's row: events per neutral minute of its test speakers, default and tuned thresholds
+    (tuned to at most ``budget`` false events a minute of the validation speakers' neutral speech)."""
     from ser_convert.convert import convert_run
     from ser_train.evaluate.tune_bundle import tune_bundle
 
@@ -115,11 +116,12 @@ def fold_events(fold_dir: Path, data: Optional[Path] = None, seed: int = 0) -> d
         if not streams:
             raise SystemExit(f"loco_events: {fold_dir}: no neutral clips of its test speakers in {', '.join(map(str, dirs))}")
         default = count_events(bundle, streams)
-        tuning = tune_bundle(bundle, dirs, ",".join(validation), write=True)
+        tuning = tune_bundle(bundle, dirs, ",".join(validation), max_false_per_min=budget, write=True)
         tuned = count_events(bundle, streams)
     return {"fold": fold_dir.name, "held_out": held_out, "speakers": len(streams),
             "validation": validation, "tuned_without_held_out": not {s.split(":")[0] for s in validation} & set(held_out),
-            "thresholds": tuning["thresholds"], "tune_false_per_min": tuning["tuned"]["false_per_min"],
+            "thresholds": tuning["thresholds"], "tune_false_per_min": tuning["tuned"]["false_per_min"], "budget": tuning["max_false_per_min"],
+            "tune_detection": tuning["tuned"]["mean_detection"],
             "default": default, "tuned": tuned}
 
 
@@ -138,6 +140,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("cv_dir", type=Path, help="A `ser-train cv` output folder with corpus-* fold runs.")
     ap.add_argument("--data", type=Path, help="Folder of the corpora, where a fold's config paths do not resolve.")
     ap.add_argument("--fold", action="append", default=[], help="Only this fold (e.g. corpus-tess; repeat).")
+    ap.add_argument("--max-false-per-min", type=float, default=0.5,
+                    help="The tuning budget on the validation speakers (ser-train tune's; default 0.5).")
     ap.add_argument("--json", type=Path, help="Also write the rows and means here.")
     args = ap.parse_args(argv)
     folds = [d.parent for d in sorted(args.cv_dir.glob("*/fold.json"))
@@ -148,7 +152,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     print("| fold | speakers | neutral min | events/min, thresholds 0.5 | tuned | tuned thresholds |\n|---|---|---|---|---|---|")
     rows = []
     for fold in folds:  # one at a time: 2 cores shared with training
-        r = fold_events(fold, args.data)
+        r = fold_events(fold, args.data, budget=args.max_false_per_min)
         rows.append(r)
         print(f"| {r['fold']} | {r['speakers']} | {r['default']['minutes']:.1f} | {r['default']['per_min']:.2f} | "
               f"{r['tuned']['per_min']:.2f} | {json.dumps(r['thresholds'])} |", flush=True)

@@ -42,3 +42,13 @@ def test_events_per_neutral_minute_before_and_after_tuning(tiny_fusion_run: Path
     assert row["tuned"]["events"] <= row["default"]["events"]  # the same decisions, higher thresholds
     assert result["summary"]["tuned"]["mean"] == pytest.approx(row["tuned"]["per_min"])
     assert "| corpus-ravdess | 1 |" in capsys.readouterr().out
+
+
+def test_the_tuning_budget_reaches_the_tuner(tiny_fusion_run: Path, tmp_path: Path) -> None:
+    cv = tmp_path / "cv"
+    shutil.copytree(tiny_fusion_run, cv / "corpus-ravdess")
+    (cv / "corpus-ravdess" / "fold.json").write_text(json.dumps({"name": "corpus-ravdess", "kind": "corpus"}))
+    out = tmp_path / "events.json"
+    assert loco_events.main([str(cv), "--max-false-per-min", "0.1", "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["folds"]
+    assert row["budget"] == 0.1 and 0.0 <= row["tune_detection"] <= 1.0
