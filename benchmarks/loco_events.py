@@ -1,7 +1,7 @@
 """Non-neutral emotion events per minute of a held-out corpus's neutral speech, thresholds tuned
 without that corpus: issue 23's events target, measured over the leave-one-corpus-out folds of a cv.
 
-    python benchmarks/loco_events.py runs/cv-fusion-s1-corpus [--data ../shared/data] [--json out.json]
+    python benchmarks/loco_events.py runs/cv-fusion-s1-corpus [--data ../shared/data] [--max-false-per-min 0.5] [--json out.json]
 
 For each ``corpus-*`` fold run (one at a time): converted to an int8 bundle as ser-convert makes
 one (`ser_convert.convert.convert_run`, class gate off: measured, not shipped) in a temporary
