@@ -106,16 +106,18 @@ def parity_section(metrics: dict) -> list[str]:
     if judged:
         lines += ["", "Confusion matrix of the int8 " + ("utterance decisions" if utterance else "model")
                   + " (rows: true label):", "", *confusion_table(judged["confusion"]), "", _gate_line(judged)]
+        if utterance and metrics.get("int8"):  # `scope = "window"` decides by the windows: judged too
+            lines += ["", _gate_line(metrics["int8"], "Class gate on the window decisions (`scope = \"window\"`)")]
     return lines + [""]
 
 
-def _gate_line(int8: dict) -> str:
+def _gate_line(int8: dict, name: str = "Class gate") -> str:
     """The class gate's verdict on these speakers (`ser_convert.gate`), for bundles made before it too."""
     gate = class_gate(int8)
     if gate.passed:
-        return f"Class gate: passed (every class recalled at least {pct(gate.floor)}: half the UAR, at least chance)."
+        return f"{name}: passed (every class recalled at least {pct(gate.floor)}: half the UAR, at least chance)."
     below = ", ".join(f"{label} {pct(r)}" for label, r in gate.below.items())
-    return (f"Class gate: **failed** (floor {pct(gate.floor)}: half the UAR, at least chance; below it: {below}). "
+    return (f"{name}: **failed** (floor {pct(gate.floor)}: half the UAR, at least chance; below it: {below}). "
             "ser-convert no longer writes such a bundle.")
 
 

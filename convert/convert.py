@@ -21,7 +21,7 @@ from ser_edge.model.classifier import Classifier
 from ser_edge.model.load import load_classifier
 from ser_train.fit.run import Run, load_run
 
-from .gate import Gate, class_gate
+from .gate import Gate, bundle_gates, gate_failures
 from .manifest import build_manifest, write_manifest
 from .parity import Parity, top1_agreement
 from .quantize import representative_windows, tensor_details, to_int8_tflite
@@ -44,9 +44,10 @@ def convert_run(run_dir: Path, out_dir: Path, *, model_id: Optional[str] = None,
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        parity, verdict = _build(run, staging, model_id, calibration)
-        if gate and not verdict.passed:
-            raise GateError(f"{run_dir}: not written to {out_dir}: " + "; ".join(verdict.failures()))
+        parity, gates = _build(run, staging, model_id, calibration)
+        failures = gate_failures(gates)
+        if gate and failures:
+            raise GateError(f"{run_dir}: not written to {out_dir}: " + "; ".join(failures))
         out_dir.mkdir(exist_ok=True)
         for item in staging.iterdir():
             os.replace(item, out_dir / item.name)
@@ -73,20 +74,22 @@ def convertible(run: Run) -> Run:
     return run
 
 
-def _build(run: Run, out_dir: Path, model_id: Optional[str], calibration: int) -> tuple[Parity, Gate]:
+def _build(run: Run, out_dir: Path, model_id: Optional[str], calibration: int) -> tuple[Parity, dict[str, Gate]]:
     """The bundle in ``out_dir``: quantized, its manifest with parity and gate figures."""
     model = run.load_model()
     entry, head, numbers, z = run_head(run)
     manifest = write_bundle(run, model, out_dir, model_id=model_id, calibration=calibration, utterance=entry)
     parity, float_scores, int8_scores = check_parity(run, model, load_classifier(out_dir))
     utterances = None if head is None else decide(run, head, numbers, z, parity.source, float_scores, int8_scores)
-    # the gate judges what the device decides: utterances when the bundle has a head
-    verdict = class_gate(parity.int8_report if utterances is None else utterances.int8_report)
+    # the gate judges every decision the device makes: utterances (the default, with a head) and windows
+    gates = bundle_gates(parity.int8_report, None if utterances is None else utterances.int8_report)
+    verdict = next(iter(gates.values()))  # the default decisions' ("gate"); a head's windows: "window_gate"
     manifest["metrics"] = {**parity.to_dict(), "parity_passed": not parity.failures(), "gate": verdict.to_dict(),
+                           **({"window_gate": gates["windows"].to_dict()} if utterances else {}),
                            **({"utterance": utterances.to_dict()} if utterances else {}),
                            "training_run": {k: run.metrics.get(k) for k in ("test", "validation", "epochs_run")}}
     write_manifest(out_dir, manifest)
-    return parity, verdict
+    return parity, gates
 
 
 def write_bundle(run: Run, model, out_dir: Path, *, model_id: Optional[str] = None, calibration: int = 2000,

@@ -3,12 +3,15 @@
 A model that (almost) never says one of its labels can still post a fair UAR; on the device it
 is broken. On the held-out speakers (int8, clip level), every class's recall must reach the
 floor: half the bundle's UAR, and at least chance (1 / number of classes). A class those
-speakers lack cannot be judged and is listed as unchecked.
+speakers lack cannot be judged and is listed as unchecked. A bundle is judged on every decision
+the device can make with it (`bundle_gates`): its windows' (`scope = "window"`, any bundle) and,
+with an utterance head, its utterances' (the listener's default).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,16 @@ def class_gate(report: dict) -> Gate:
     floor = max(report["uar"] / 2.0, 1.0 / len(recalls))
     below = {label: r for label, r in recalls.items() if r is not None and r < floor}
     return Gate(floor, below, tuple(label for label, r in recalls.items() if r is None))
+
+
+def bundle_gates(windows: dict, utterances: Optional[dict] = None) -> dict[str, Gate]:
+    """The gate on each kind of decision a bundle makes, from clip-level reports of its windows (the
+    mean of a clip's windows) and of its utterance head if it has one: {"utterances"?, "windows"},
+    the device's default decision first."""
+    gates = {} if utterances is None else {"utterances": class_gate(utterances)}
+    return {**gates, "windows": class_gate(windows)}
+
+
+def gate_failures(gates: dict[str, Gate]) -> list[str]:
+    """Every class below its floor, named with the decisions it was judged on."""
+    return [f"{scope} decisions: {failure}" for scope, gate in gates.items() for failure in gate.failures()]

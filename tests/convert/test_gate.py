@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ser_convert.gate import class_gate
+from ser_convert.gate import bundle_gates, class_gate, gate_failures
 
 CONVERT = "import sys; from ser_convert.cli import main; sys.argv = ['ser-convert', *sys.argv[1:]]; main()"
 
@@ -25,6 +25,18 @@ def test_the_floor_is_half_the_uar_and_at_least_chance():
     weak = class_gate(_report(0.3, neutral=0.2, happy=0.3, sad=0.4, angry=0.3))  # half the UAR < chance 0.25
     assert weak.floor == pytest.approx(0.25) and weak.below == {"neutral": 0.2}
     assert class_gate(_report(0.5, neutral=0.5, happy=0.5, sad=0.5, angry=0.5)).passed
+
+
+def test_a_bundle_with_a_head_is_judged_on_its_windows_too():
+    """4class v3's first build: its utterances recalled every class, its windows happy 15 %, which
+    `scope = "window"` would have shipped; both kinds of decision must pass."""
+    fine = _report(0.60, neutral=0.58, happy=0.51, sad=0.60, angry=0.71)
+    windows = _report(0.56, neutral=0.63, happy=0.15, sad=0.56, angry=0.89)
+    gates = bundle_gates(windows, fine)
+    assert list(gates) == ["utterances", "windows"] and gates["utterances"].passed and not gates["windows"].passed
+    (failure,) = gate_failures(gates)
+    assert failure.startswith("windows decisions: class 'happy' has recall 0.150") and "floor 0.280" in failure
+    assert list(bundle_gates(windows)) == ["windows"] and gate_failures(bundle_gates(fine, fine)) == []
 
 
 def test_a_class_the_speakers_lack_is_unchecked_not_failed():
@@ -102,3 +114,23 @@ def test_a_bundle_with_an_utterance_head_is_judged_by_its_utterance_decisions(ti
     """What the device decides of a clip is the utterance head's decision: the gate reads that report."""
     metrics = json.loads((tiny_fusion_bundle / "manifest.json").read_text())["metrics"]
     assert metrics["gate"] == class_gate(metrics["utterance"]["int8"]).to_dict()
+
+
+def test_a_bundle_with_an_utterance_head_records_its_window_gate(tiny_fusion_bundle, tmp_path):
+    import shutil
+
+    from ser_convert.card import render_card
+    from ser_convert.manifest import write_manifest
+
+    metrics = json.loads((tiny_fusion_bundle / "manifest.json").read_text())["metrics"]
+    assert metrics["window_gate"] == class_gate(metrics["int8"]).to_dict()
+    bundle = Path(shutil.copytree(tiny_fusion_bundle, tmp_path / "bundle"))
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["metrics"]["utterance"]["int8"]["per_class_recall"] = {k: 0.5 for k in manifest["labels"]}
+    manifest["metrics"]["utterance"]["int8"]["uar"] = 0.5
+    manifest["metrics"]["int8"]["per_class_recall"] = {k: 0.5 for k in manifest["labels"]} | {"happy": 0.01}
+    manifest["metrics"]["int8"]["uar"] = 0.43
+    write_manifest(bundle, manifest)
+    card = render_card(bundle)
+    assert "Class gate: passed" in card
+    assert "Class gate on the window decisions (`scope = \"window\"`): **failed**" in card and "happy 1.0 %" in card
